@@ -1,0 +1,75 @@
+"""Transactional outbox: events are rows written in the business transaction.
+
+A change and its event commit together or not at all; the relay
+(`chassis.relay`) publishes committed rows afterwards. Nothing here talks to
+RabbitMQ.
+"""
+import datetime
+import uuid
+
+from nameko.extensions import DependencyProvider
+from psycopg.types.json import Jsonb
+
+INSERT = """
+INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
+VALUES (%(event_id)s, %(exchange)s, %(routing_key)s, %(envelope)s, %(headers)s)
+"""
+
+
+def routing_key(event_type, version):
+    """'points.earned', 1 -> ('points', 'earned.v1'): exchange source and routing key."""
+    source, _, name = event_type.partition(".")
+    if not source or not name:
+        raise ValueError(f"event type must be '<service>.<name>', got {event_type!r}")
+    return source, f"{name}.v{int(version)}"
+
+
+def envelope(event_type, version, shop_id, data, occurred_at=None, event_id=None):
+    occurred_at = occurred_at or datetime.datetime.now(datetime.timezone.utc)
+    return {
+        "event_id": str(event_id or uuid.uuid4()),
+        "type": event_type,
+        "version": int(version),
+        "occurred_at": occurred_at.astimezone(datetime.timezone.utc).isoformat(),
+        "shop_id": None if shop_id is None else str(shop_id),
+        "data": data,
+    }
+
+
+def add(conn, event_type, version, shop_id, data, headers=None, occurred_at=None):
+    """Write one event in the caller's transaction. Returns the envelope."""
+    source, key = routing_key(event_type, version)
+    body = envelope(event_type, version, shop_id, data, occurred_at)
+    conn.execute(
+        INSERT,
+        {
+            "event_id": body["event_id"],
+            "exchange": f"{source}.events",
+            "routing_key": key,
+            "envelope": Jsonb(body),
+            "headers": Jsonb(headers or {}),
+        },
+    )
+    return body
+
+
+class Outbox(DependencyProvider):
+    """Injects `add(conn, type, version, shop_id, data)` carrying the worker's context.
+
+    The request id and call id stack travel as nameko headers on the published
+    message, so a consumer's logs carry the id of the request that caused it.
+    """
+
+    def get_dependency(self, worker_ctx):
+        headers = {
+            "nameko.request_id": worker_ctx.context_data.get("request_id"),
+            "nameko.call_id_stack": list(worker_ctx.call_id_stack or []),
+        }
+        headers = {k: v for k, v in headers.items() if v}
+
+        class _Bound:
+            @staticmethod
+            def add(conn, event_type, version, shop_id, data, occurred_at=None):
+                return add(conn, event_type, version, shop_id, data, headers, occurred_at)
+
+        return _Bound()

@@ -1,0 +1,45 @@
+"""What every loyalty service with a database has, as a base class.
+
+Database pool, outbox, JSON logs with the call id, metrics, an RPC `ping`
+(the gateway's health check), and HTTP `/metrics` and `/healthz` on the
+service's own port (config WEB_SERVER_ADDRESS).
+"""
+import json
+
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+
+from chassis.db import Database
+from chassis.logs import ContextLogging
+from chassis.metrics import Metrics
+from chassis.outbox import Outbox
+
+
+class ServiceBase:
+    db = Database()
+    outbox = Outbox()
+    log = ContextLogging()
+    metrics = Metrics()
+
+    def _database_up(self):
+        try:
+            with self.db.connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - health reports, it does not raise
+            return False
+
+    @rpc
+    def ping(self):
+        """Liveness over RPC: answers while the service consumes; says if its database answers."""
+        return {"service": self.name, "database": "up" if self._database_up() else "down"}
+
+    @http("GET", "/metrics")
+    def http_metrics(self, request):
+        return self.metrics.render()
+
+    @http("GET", "/healthz")
+    def http_healthz(self, request):
+        up = self._database_up()
+        body = {"service": self.name, "status": "up" if up else "degraded", "database": "up" if up else "down"}
+        return (200 if up else 503), {"Content-Type": "application/json"}, json.dumps(body)
