@@ -32,3 +32,45 @@ class Phone(fields.String):
             return normalise_phone(text, self.region)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+class Money(fields.Field):
+    """An amount of baht on the wire ("125.50" or 125.5), held as integer satang.
+
+    Refuses more than two decimals, NaN/infinity, and amounts outside
+    [minimum, maximum] satang. Dumps satang back to a "125.50" string.
+    """
+
+    default_error_messages = {
+        "invalid": "must be an amount in baht with at most 2 decimals",
+        "range": "must be between {low} and {high} baht",
+    }
+
+    def __init__(self, minimum=1, maximum=10_000_000_00, **kwargs):
+        self.minimum = minimum
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        import decimal
+
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.make_error("invalid")
+        try:
+            amount = decimal.Decimal(str(value).strip())
+        except decimal.InvalidOperation:
+            raise self.make_error("invalid") from None
+        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+            raise self.make_error("invalid")
+        satang = int(amount * 100)
+        if not self.minimum <= satang <= self.maximum:
+            raise self.make_error("range", low=_baht(self.minimum), high=_baht(self.maximum))
+        return satang
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else _baht(value)
+
+
+def _baht(satang):
+    sign = "-" if satang < 0 else ""
+    return f"{sign}{abs(satang) // 100}.{abs(satang) % 100:02d}"

@@ -34,6 +34,12 @@ def fingerprint(payload, ignore=("idempotency_key",)):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def request_fingerprint(payload):
+    """The fingerprint the edge computed over the whole HTTP request, else this payload's."""
+    given = payload.get("fingerprint") if isinstance(payload, dict) else None
+    return given or fingerprint(payload, ignore=("idempotency_key", "fingerprint"))
+
+
 def run_once(conn, scope, key, request_fingerprint, produce):
     """Return (response, replayed). `produce()` runs only for the first call."""
     if not key or len(key) > MAX_KEY_LENGTH:

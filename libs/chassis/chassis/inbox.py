@@ -6,6 +6,8 @@ concurrent deliveries of one event serialise on the primary key.
 """
 from marshmallow import EXCLUDE, Schema, fields
 
+from chassis import errors
+
 CLAIM = """
 INSERT INTO inbox (handler, event_id, event_type) VALUES (%(handler)s, %(event_id)s, %(event_type)s)
 ON CONFLICT (handler, event_id) DO NOTHING
@@ -26,6 +28,24 @@ class Envelope(Schema):
     occurred_at = fields.AwareDateTime(required=True)
     shop_id = fields.String(allow_none=True, load_default=None)
     data = fields.Dict(required=True)
+
+
+class EventData(Schema):
+    """Base for the data of events a service consumes: tolerant of new fields."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def load_event(data_schema, body):
+    """Validate an incoming envelope and its data (unknown fields ignored).
+
+    A malformed event raises errors.InvalidInput, which sends it straight to
+    the handler's dead-letter queue: no retry can fix it.
+    """
+    event = errors.load(Envelope(), body, message="malformed event envelope")
+    event["data"] = errors.load(data_schema, event["data"], message="malformed event data")
+    return event
 
 
 def first_time(conn, handler, envelope):

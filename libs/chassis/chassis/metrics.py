@@ -21,8 +21,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from chassis import errors
 from chassis.db import Database
 
-_registries = weakref.WeakKeyDictionary()
-
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 BACKLOG = """
@@ -30,12 +28,6 @@ SELECT count(*) AS backlog,
        coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age
 FROM outbox WHERE published_at IS NULL
 """
-
-
-def registry_for(container):
-    if container not in _registries:
-        _registries[container] = CollectorRegistry(auto_describe=True)
-    return _registries[container]
 
 
 def _kind(entrypoint):
@@ -69,7 +61,7 @@ class OutboxCollector:
 class Metrics(DependencyProvider):
     def setup(self):
         service = self.container.service_name
-        self.registry = registry_for(self.container)
+        self.registry = CollectorRegistry(auto_describe=True)
         self.calls = Counter(
             "loyalty_entrypoint_calls", "Entrypoint calls by outcome",
             ["service", "entrypoint", "kind", "outcome"], registry=self.registry,

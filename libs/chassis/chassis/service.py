@@ -4,11 +4,14 @@ Database pool, outbox, JSON logs with the call id, metrics, an RPC `ping`
 (the gateway's health check), and HTTP `/metrics` and `/healthz` on the
 service's own port (config WEB_SERVER_ADDRESS).
 """
+import datetime
 import json
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 from nameko.web.handlers import http
 
+from chassis import housekeeping
 from chassis.db import Database
 from chassis.logs import ContextLogging
 from chassis.metrics import Metrics
@@ -33,6 +36,19 @@ class ServiceBase:
     def ping(self):
         """Liveness over RPC: answers while the service consumes; says if its database answers."""
         return {"service": self.name, "database": "up" if self._database_up() else "down"}
+
+    @timer(interval=3600)
+    def chassis_housekeeping(self):
+        """Hourly: purge idempotency keys (7 days) and inbox ids (30 days) past retention."""
+        settings = self.container.config.get("RETENTION") or {}
+        with self.db.transaction() as conn:
+            purged = housekeeping.run(
+                conn,
+                datetime.datetime.now(datetime.timezone.utc),
+                idempotency_hours=int(settings.get("IDEMPOTENCY_HOURS", housekeeping.DEFAULT_IDEMPOTENCY_HOURS)),
+                inbox_days=int(settings.get("INBOX_DAYS", housekeeping.DEFAULT_INBOX_DAYS)),
+            )
+        self.log.info("housekeeping_done", **purged)
 
     @http("GET", "/metrics")
     def http_metrics(self, request):

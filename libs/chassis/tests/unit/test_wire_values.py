@@ -47,3 +47,24 @@ def test_envelope_has_every_field_in_utc():
                            occurred_at=datetime.datetime(2026, 1, 1, 7, 0, tzinfo=bangkok))
     assert set(body) == {"event_id", "type", "version", "occurred_at", "shop_id", "data"}
     assert body["occurred_at"] == "2026-01-01T00:00:00+00:00"
+
+
+class Priced(Schema):
+    amount = fields.Money(required=True)
+
+
+@pytest.mark.parametrize("raw,satang", [("125.50", 12550), (125.5, 12550), (100, 10000), ("0.01", 1), ("1e2", 10000)])
+def test_money_loads_baht_as_integer_satang(raw, satang):
+    assert Priced().load({"amount": raw}) == {"amount": satang}
+
+
+@pytest.mark.parametrize("raw", ["-5", "0", "1.005", "abc", "NaN", "Infinity", True, None, [], "10000000.01"])
+def test_money_refuses_negative_zero_fractional_satang_and_huge_amounts(raw):
+    with pytest.raises(ValidationError) as caught:
+        Priced().load({"amount": raw})
+    assert "amount" in caught.value.messages
+
+
+def test_money_dumps_satang_as_baht_text():
+    assert Priced().dump({"amount": 12550}) == {"amount": "125.50"}
+    assert Priced().dump({"amount": 7}) == {"amount": "0.07"}
