@@ -64,13 +64,14 @@ class Money(fields.Field):
             raise self.make_error("invalid")
         satang = int(amount * 100)
         if not self.minimum <= satang <= self.maximum:
-            raise self.make_error("range", low=_baht(self.minimum), high=_baht(self.maximum))
+            raise self.make_error("range", low=baht(self.minimum), high=baht(self.maximum))
         return satang
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else _baht(value)
+        return None if value is None else baht(value)
 
 
-def _baht(satang):
+def baht(satang):
+    """12550 -> "125.50": integer satang as baht text."""
     sign = "-" if satang < 0 else ""
     return f"{sign}{abs(satang) // 100}.{abs(satang) % 100:02d}"

@@ -105,6 +105,15 @@ class Metrics(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
+    def counter(self, name, documentation, labels):
+        """A service's own counter in this container's registry (made once)."""
+        made = getattr(self, "_counters", None)
+        if made is None:
+            made = self._counters = {}
+        if name not in made:
+            made[name] = Counter(name, documentation, ["service", *labels], registry=self.registry)
+        return made[name]
+
     def render(self):
         """(status, headers, body) for a nameko @http entrypoint."""
         return 200, {"Content-Type": CONTENT_TYPE_LATEST}, generate_latest(self.registry).decode("utf-8")

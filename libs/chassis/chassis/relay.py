@@ -101,6 +101,20 @@ class ConfirmingPublisher:
     def _on_return(self, exc, exchange, routing_key, message):
         self.returned.add(message.properties.get("message_id"))
 
+    def keep_alive(self):
+        """Read what the broker sent (its heartbeats) and send ours when due.
+
+        Without this an idle relay's connection is closed by the broker after two
+        missed heartbeats, and the next event waits for a reconnect.
+        """
+        if self.connection is None:
+            return
+        try:
+            self.connection.drain_events(timeout=0)
+        except TimeoutError:
+            pass
+        self.connection.heartbeat_check()
+
     def _declare(self, exchange_name):
         if exchange_name in self.declared:
             return
@@ -191,6 +205,7 @@ class Relay:
         while not self.stopping.is_set():
             try:
                 claimed = self.drain_once()
+                self.publisher.keep_alive()
                 backoff = 0.5
                 if claimed < self.batch_size:
                     self.stopping.wait(self.poll_interval)

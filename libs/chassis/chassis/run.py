@@ -1,22 +1,15 @@
 """Start nameko with JSON logs from the first line: `python -m chassis.run run --config ... pkg.service`.
 
-Same arguments as the `nameko` command. Two known deprecation warnings are
-silenced by exact message (eventlet's bugfix-only notice, nameko's use of
-pkg_resources), so that any other warning still shows, as a JSON log line.
+Same arguments as the `nameko` command (`run`, `test`, `shell`). Two known
+deprecation warnings are silenced by exact message (see chassis/__init__), so
+that any other warning still shows, as a JSON log line.
 """
 import sys
-import warnings
 
-
-def quiet_known_warnings():
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=r"pkg_resources is deprecated", category=UserWarning)
+from chassis import logs  # chassis/__init__ silences the two known warnings
 
 
 def main():
-    quiet_known_warnings()
-    from chassis import logs
-
     logs.configure()
     from nameko.cli.main import main as nameko_main
 

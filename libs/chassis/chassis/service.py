@@ -33,7 +33,7 @@ class ServiceBase:
             return False
 
     @rpc
-    def ping(self):
+    def ping(self, request=None):
         """Liveness over RPC: answers while the service consumes; says if its database answers."""
         return {"service": self.name, "database": "up" if self._database_up() else "down"}
 

@@ -81,3 +81,25 @@ def test_event_no_queue_is_bound_to_is_marked_unroutable_not_lost(store, dsn, am
     with store.connection() as conn:
         row = conn.execute("SELECT published_at, unroutable FROM outbox").fetchone()
     assert row["published_at"] is not None and row["unroutable"] is True
+
+
+def test_an_idle_relay_keeps_its_connection_alive_through_heartbeats(store, dsn, amqp_uri, bound_queue):
+    import time
+
+    queue = bound_queue("shop.events", "opened.v1")
+    publisher = ConfirmingPublisher(amqp_uri, {"AMQP_URI": amqp_uri}, heartbeat=1)
+    relay = Relay(dsn, publisher)
+    with store.transaction() as conn:
+        outbox.add(conn, "shop.opened", 1, "s-1", {"id": 1})
+    relay.drain_once()
+    connection = publisher.connection
+    deadline = time.monotonic() + 4  # four heartbeat intervals: the broker closes after two missed
+    while time.monotonic() < deadline:
+        relay.drain_once()
+        publisher.keep_alive()
+        time.sleep(0.05)
+    with store.transaction() as conn:
+        outbox.add(conn, "shop.opened", 1, "s-1", {"id": 2})
+    assert relay.drain_once() == 1
+    assert publisher.connection is connection  # the same connection, never dropped
+    assert [queue.get(timeout=5).payload["data"]["id"] for _ in range(2)] == [1, 2]
