@@ -7,6 +7,8 @@ worker; under eventlet each green thread has its own context.
 """
 import logging
 import sys
+import time
+import weakref
 
 import structlog
 from nameko.extensions import DependencyProvider
@@ -57,16 +59,26 @@ def get_logger(name=None):
     return structlog.get_logger(name)
 
 
+# Entrypoints called every few seconds by probes and scrapers: not logged when they succeed.
+QUIET_ENTRYPOINTS = {"ping", "http_metrics", "http_healthz", "healthz"}
+
+
 class ContextLogging(DependencyProvider):
-    """Binds the worker's identity into every log line the worker writes.
+    """Binds the worker's identity into every log line the worker writes, and
+    writes one `handled` line per entrypoint call (outcome and duration).
 
     `call_id` is nameko's id of this worker; `request_id` is the id the gateway
     received (or made) for the HTTP request and that travels in nameko's context
     data through every RPC and event that follows.
     """
 
+    def __init__(self, handled_lines=True):
+        self.handled_lines = handled_lines
+
     def setup(self):
         configure(self.container.config.get("LOG_LEVEL", "INFO"))
+        self.log = structlog.get_logger(self.container.service_name)
+        self.started = weakref.WeakKeyDictionary()
 
     def get_dependency(self, worker_ctx):
         return structlog.get_logger(self.container.service_name)
@@ -79,6 +91,16 @@ class ContextLogging(DependencyProvider):
             call_id=worker_ctx.call_id,
             request_id=worker_ctx.context_data.get("request_id"),
         )
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        name = worker_ctx.entrypoint.method_name
+        if not self.handled_lines or (exc_info is None and name in QUIET_ENTRYPOINTS):
+            return
+        outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
+        duration_ms = None if started is None else round((time.perf_counter() - started) * 1000, 2)
+        self.log.info("handled", outcome=outcome, duration_ms=duration_ms)
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.clear_contextvars()

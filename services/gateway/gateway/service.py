@@ -48,7 +48,7 @@ class GatewayService:
     notifier = RpcClient("notifier")
     keys = KeyCacheProvider()
     config = Config()
-    log = ContextLogging()
+    log = ContextLogging(handled_lines=False)  # endpoints write one http_request line each
     metrics = Metrics()
 
     def authenticate(self, api_key):
