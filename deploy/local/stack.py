@@ -139,7 +139,7 @@ class Stack:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for name, process in list(self.processes.items()):
+        for process in list(self.processes.values()):
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -42,7 +42,7 @@ def test_events_survive_a_broker_outage_and_apply_exactly_once(api, shop, stack)
     os.kill(relay.pid, signal.SIGSTOP)  # the relay has not published these yet
     stopped = False
     try:
-        for i in range(SALES):
+        for _ in range(SALES):
             reply = api.post(url, headers=auth(shop["staff"]), json={"phone": "0833333333", "amount": "50"})
             assert reply.status_code == 201, reply.text
         assert backlog(stack) >= SALES

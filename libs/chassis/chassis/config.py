@@ -6,7 +6,6 @@ migration command and the CLIs read exactly what the service reads.
 import yaml
 from nameko.cli.main import setup_yaml_parser
 
-
 _parser_ready = False
 
 

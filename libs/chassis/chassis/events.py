@@ -12,9 +12,13 @@ The original is acked only after its copy is confirmed by the broker.
 Handlers must still be idempotent (`chassis.inbox`): a retried event may have
 been partly seen before.
 """
+from functools import partial
+
+import eventlet
 from kombu import Queue
 from nameko.amqp.publish import get_producer
 from nameko.events import EventHandler as NamekoEventHandler
+from nameko.exceptions import ContainerBeingKilled
 
 from chassis import errors, logs
 
@@ -63,8 +67,11 @@ class EventHandler(NamekoEventHandler):
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
-            return
-        exc = exc_info[1]
+        else:
+            self.retry_or_dead_letter(message, exc_info[1])
+
+    def retry_or_dead_letter(self, message, exc):
+        """Send a copy to the next delay queue (or the dead-letter queue), then ack the original."""
         attempt = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
         delays = self.retry_delays
         if isinstance(exc, errors.EXPECTED) or attempt > len(delays):
@@ -104,3 +111,79 @@ class EventHandler(NamekoEventHandler):
 
 
 event_handler = EventHandler.decorator
+
+
+class BatchEventHandler(EventHandler):
+    """`@batch_event_handler(source, "earned.v1")`: the method gets a list of event bodies.
+
+    Messages are gathered until `max_batch` (at most the container's prefetch,
+    i.e. max_workers) or `max_wait` seconds after the first, then handled by
+    one worker, typically in one transaction. After the worker:
+      * it raised: every message of the batch takes the retry/dead-letter path;
+      * it returned {index: reason}: those events are dead-lettered (bad input
+        no retry can fix), the others acked.
+    One `event_handled` log line per event carries that event's request id.
+    """
+
+    def __init__(self, source_service, event_type, max_batch=100, max_wait=0.02, **kwargs):
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self.max_batch = max(1, min(self.max_batch, self.container.max_workers))
+        self._pending = []
+        self._timer = None
+
+    def handle_message(self, body, message):
+        self._pending.append((body, message))
+        if len(self._pending) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = eventlet.spawn_after(self.max_wait, self._flush)
+
+    def _flush(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        bodies = [body for body, _ in batch]
+        messages = [message for _, message in batch]
+        try:
+            self.container.spawn_worker(
+                self, (bodies,), {}, context_data=self.unpack_message_headers(messages[0]),
+                handle_result=partial(self.handle_batch_result, messages))
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        rejected = result if isinstance(result, dict) else {}
+        for index, message in enumerate(messages):
+            event_id = _event_id(message)
+            request_id = message.headers.get(f"{self.header_prefix}.request_id")
+            if exc_info is not None:
+                self.retry_or_dead_letter(message, exc_info[1])
+                log.warning("event_handled", event_id=event_id, request_id=request_id, outcome="retry")
+            elif index in rejected:
+                self.retry_or_dead_letter(message, errors.InvalidInput("bad_event", str(rejected[index])))
+                log.warning("event_handled", event_id=event_id, request_id=request_id, outcome="rejected",
+                            reason=str(rejected[index]))
+            else:
+                self.queue_consumer.ack_message(message)
+                log.info("event_handled", event_id=event_id, request_id=request_id, outcome="applied")
+        return result, exc_info
+
+
+def _event_id(message):
+    try:
+        body = message.payload
+    except Exception:  # noqa: BLE001 - a body we cannot decode has no id to log
+        return None
+    return body.get("event_id") if isinstance(body, dict) else None
+
+
+batch_event_handler = BatchEventHandler.decorator

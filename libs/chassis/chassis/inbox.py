@@ -13,6 +13,13 @@ INSERT INTO inbox (handler, event_id, event_type) VALUES (%(handler)s, %(event_i
 ON CONFLICT (handler, event_id) DO NOTHING
 RETURNING event_id
 """
+CLAIM_MANY = """
+INSERT INTO inbox (handler, event_id, event_type)
+SELECT %(handler)s, e.event_id, e.event_type
+FROM unnest(%(event_ids)s::uuid[], %(event_types)s::text[]) AS e (event_id, event_type)
+ON CONFLICT (handler, event_id) DO NOTHING
+RETURNING event_id
+"""
 PURGE = "DELETE FROM inbox WHERE received_at < %(before)s"
 
 
@@ -43,9 +50,12 @@ def load_event(data_schema, body):
     A malformed event raises errors.InvalidInput, which sends it straight to
     the handler's dead-letter queue: no retry can fix it.
     """
-    event = errors.load(Envelope(), body, message="malformed event envelope")
+    event = errors.load(_ENVELOPE, body, message="malformed event envelope")
     event["data"] = errors.load(data_schema, event["data"], message="malformed event data")
     return event
+
+
+_ENVELOPE = Envelope()
 
 
 def first_time(conn, handler, envelope):
@@ -55,6 +65,37 @@ def first_time(conn, handler, envelope):
         {"handler": handler, "event_id": envelope["event_id"], "event_type": envelope["type"]},
     ).fetchone()
     return row is not None
+
+
+def first_time_many(conn, handler, envelopes):
+    """The envelopes `handler` has not applied before (recording them now), in their order.
+
+    One statement for a whole batch; an event twice in the batch counts once.
+    """
+    if not envelopes:
+        return []
+    new_ids = {row["event_id"] for row in conn.execute(CLAIM_MANY, {
+        "handler": handler,
+        "event_ids": [e["event_id"] for e in envelopes],
+        "event_types": [e["type"] for e in envelopes],
+    })}
+    fresh = []
+    for envelope in envelopes:
+        if envelope["event_id"] in new_ids:
+            new_ids.discard(envelope["event_id"])
+            fresh.append(envelope)
+    return fresh
+
+
+def load_events(data_schema, bodies):
+    """(valid envelopes, {index: reason}) for a batch: one malformed event does not sink the rest."""
+    valid, rejected = [], {}
+    for index, body in enumerate(bodies):
+        try:
+            valid.append(load_event(data_schema, body))
+        except errors.InvalidInput as exc:
+            rejected[index] = f"{exc.message}: {exc.fields}"
+    return valid, rejected
 
 
 def purge(conn, before):

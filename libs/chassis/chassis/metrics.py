@@ -45,8 +45,10 @@ class OutboxCollector:
         self.pool = pool
 
     def collect(self):
-        backlog = GaugeMetricFamily("loyalty_outbox_backlog", "Events committed but not yet published", labels=["service"])
-        age = GaugeMetricFamily("loyalty_outbox_oldest_age_seconds", "Age of the oldest unpublished event", labels=["service"])
+        backlog = GaugeMetricFamily(
+            "loyalty_outbox_backlog", "Events committed but not yet published", labels=["service"])
+        age = GaugeMetricFamily(
+            "loyalty_outbox_oldest_age_seconds", "Age of the oldest unpublished event", labels=["service"])
         try:
             with self.pool.connection(timeout=2) as conn:
                 row = conn.execute(BACKLOG).fetchone()
@@ -100,7 +102,8 @@ class Metrics(DependencyProvider):
         if started is not None:
             self.latency.labels(self.service, name, kind).observe(time.perf_counter() - started)
         if kind == "event":
-            self.events.labels(self.service, entrypoint.source_service, entrypoint.event_type, outcome).inc()
+            count = len(worker_ctx.args[0]) if getattr(entrypoint, "max_batch", None) else 1
+            self.events.labels(self.service, entrypoint.source_service, entrypoint.event_type, outcome).inc(count)
 
     def get_dependency(self, worker_ctx):
         return self

@@ -25,12 +25,12 @@ def routing_key(event_type, version):
 
 
 def envelope(event_type, version, shop_id, data, occurred_at=None, event_id=None):
-    occurred_at = occurred_at or datetime.datetime.now(datetime.timezone.utc)
+    occurred_at = occurred_at or datetime.datetime.now(datetime.UTC)
     return {
         "event_id": str(event_id or uuid.uuid4()),
         "type": event_type,
         "version": int(version),
-        "occurred_at": occurred_at.astimezone(datetime.timezone.utc).isoformat(),
+        "occurred_at": occurred_at.astimezone(datetime.UTC).isoformat(),
         "shop_id": None if shop_id is None else str(shop_id),
         "data": data,
     }
@@ -53,23 +53,30 @@ def add(conn, event_type, version, shop_id, data, headers=None, occurred_at=None
     return body
 
 
+class WorkerOutbox:
+    """`add()` for one worker: events carry the worker's request id and call ids."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers):
+        self.headers = headers
+
+    def add(self, conn, event_type, version, shop_id, data, occurred_at=None):
+        return add(conn, event_type, version, shop_id, data, self.headers, occurred_at)
+
+
 class Outbox(DependencyProvider):
-    """Injects `add(conn, type, version, shop_id, data)` carrying the worker's context.
+    """Injects a `WorkerOutbox`: `add(conn, type, version, shop_id, data)`.
 
     The request id and call id stack travel as nameko headers on the published
     message, so a consumer's logs carry the id of the request that caused it.
     """
 
     def get_dependency(self, worker_ctx):
-        headers = {
-            "nameko.request_id": worker_ctx.context_data.get("request_id"),
-            "nameko.call_id_stack": list(worker_ctx.call_id_stack or []),
-        }
-        headers = {k: v for k, v in headers.items() if v}
-
-        class _Bound:
-            @staticmethod
-            def add(conn, event_type, version, shop_id, data, occurred_at=None):
-                return add(conn, event_type, version, shop_id, data, headers, occurred_at)
-
-        return _Bound()
+        headers = {}
+        request_id = worker_ctx.context_data.get("request_id")
+        if request_id:
+            headers["nameko.request_id"] = request_id
+        if worker_ctx.call_id_stack:
+            headers["nameko.call_id_stack"] = list(worker_ctx.call_id_stack)
+        return WorkerOutbox(headers)

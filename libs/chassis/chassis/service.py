@@ -44,7 +44,7 @@ class ServiceBase:
         with self.db.transaction() as conn:
             purged = housekeeping.run(
                 conn,
-                datetime.datetime.now(datetime.timezone.utc),
+                datetime.datetime.now(datetime.UTC),
                 idempotency_hours=int(settings.get("IDEMPOTENCY_HOURS", housekeeping.DEFAULT_IDEMPOTENCY_HOURS)),
                 inbox_days=int(settings.get("INBOX_DAYS", housekeeping.DEFAULT_INBOX_DAYS)),
             )

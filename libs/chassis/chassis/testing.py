@@ -106,3 +106,16 @@ def service_config(rabbit_config, dsn, **extra):
     }
     config.update(extra)
     return config
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Poll `predicate` until it is true or `timeout` passes; return its last value (tests never sleep blind)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 
 from chassis import errors, idempotency, logs
-
 from gateway.auth import api_key_from, authorize
 from gateway.http import error_response, http, json_response
 
@@ -35,6 +34,11 @@ class Route:
     idempotent: bool
     tag: str
     path_params: list = field(default_factory=list)
+
+    def __post_init__(self):
+        # built once: a schema is stateless, building one per request is wasted work
+        self.request_schema = self.request() if self.request else None
+        self.response_schema = self.response() if self.response else None
 
 
 @dataclass
@@ -108,7 +112,7 @@ def handle(service, route, fn, request, path_values):
             principal = service.authenticate(api_key_from(request.headers))
             authorize(principal, route.roles, path_values.get("shop_id"))
         raw = _json_body(request) if route.request else {}
-        body = errors.load(route.request(), raw) if route.request else {}
+        body = errors.load(route.request_schema, raw) if route.request else {}
         key = None
         if route.idempotent:
             key = request.headers.get("Idempotency-Key", "").strip()
@@ -127,7 +131,7 @@ def handle(service, route, fn, request, path_values):
         status = route.status
         if isinstance(result, Reply):
             status, result = result.status, result.payload
-        payload = route.response().dump(result) if route.response else result
+        payload = route.response_schema.dump(result) if route.response else result
         response = json_response(status, payload, headers)
     except errors.ServiceError as exc:
         if exc.status == 503:

@@ -3,7 +3,6 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from chassis.fields import Money
-
 from gateway import contracts
 
 STATUS_TEXT = {400: "Malformed request", 401: "No valid API key", 403: "Not allowed for this key",

@@ -4,7 +4,6 @@ Routes are thin: each loads its body (done by `endpoint`), makes the calls
 and returns what the response schema dumps. Every call has a deadline
 (RPC_TIMEOUT); a service or broker that does not answer is a 503.
 """
-import json
 import time
 
 import eventlet
@@ -16,7 +15,6 @@ from chassis.fields import baht
 from chassis.logs import ContextLogging
 from chassis.metrics import Metrics
 from chassis.rpc import RpcClient
-
 from gateway import auth, contracts, openapi
 from gateway.auth import ADMIN, INTERNAL, OPERATOR, STAFF, Principal
 from gateway.endpoints import ROUTES, Reply, endpoint
@@ -162,7 +160,7 @@ class GatewayService:
         """200 when every service answered its ping and reached its database, else 503."""
         timeout = float(self.config.get("HEALTH_TIMEOUT", 1))
         pool = eventlet.GreenPool(len(SERVICES))
-        checks = dict(zip(SERVICES, pool.imap(lambda s: self._ping(s, timeout), SERVICES)))
+        checks = dict(zip(SERVICES, pool.imap(lambda s: self._ping(s, timeout), SERVICES), strict=False))
         if all(c["status"] == "up" for c in checks.values()):
             return {"status": "up", "services": checks}
         return Reply(503, {"status": "degraded", "services": checks})

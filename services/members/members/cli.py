@@ -7,14 +7,10 @@ import argparse
 import sys
 
 from chassis import config as config_module
-from chassis import logs, outbox
+from chassis import logs
 from chassis.db import Store, make_pool
-
+from chassis.outbox import WorkerOutbox
 from members import handlers
-
-
-class _Outbox:
-    add = staticmethod(outbox.add)
 
 
 def main(argv=None):
@@ -29,7 +25,7 @@ def main(argv=None):
     pool = make_pool(config_module.db_settings(config)["DSN"], min_size=1, max_size=1)
     try:
         with Store(pool).transaction() as conn:
-            api_key, _ = handlers.create_operator_key(conn, args.label, _Outbox())
+            api_key, _ = handlers.create_operator_key(conn, args.label, WorkerOutbox({}))
     finally:
         pool.close()
     sys.stdout.write(api_key + "\n")

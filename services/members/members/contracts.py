@@ -3,11 +3,10 @@
 Requests refuse unknown fields; event data read from other services ignores
 them (tolerant reader).
 """
-from marshmallow import Schema, fields, validate, validates, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from chassis.fields import Money, Phone
 from chassis.inbox import EventData
-
 from members import domain
 
 NAME = validate.Length(min=1, max=200)
@@ -150,3 +149,12 @@ class PointsEarnedData(EventData):
     balance = fields.Integer(required=True, validate=validate.Range(min=0))
     balance_seq = fields.Integer(required=True)
     sale = fields.Nested(SaleData, load_default=None, allow_none=True)
+
+
+# Shared instances for the hot paths (a schema is stateless once built).
+POINTS_EARNED_DATA = PointsEarnedData()
+MEMBER_CREATED = Member(only=("member_id", "shop_id", "phone", "status", "created_at"))
+AUTHENTICATE = Authenticate()
+PRINCIPAL = Principal()
+MEMBER_BY_PHONE = MemberByPhone()
+MEMBER = Member()

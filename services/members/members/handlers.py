@@ -2,7 +2,6 @@
 import uuid
 
 from chassis import idempotency
-
 from members import contracts, domain, store
 
 
@@ -72,17 +71,27 @@ def create_operator_key(conn, label, outbox):
     return _issue_key(conn, outbox, "platform_operator", label=label)
 
 
-def record_earn(conn, event, outbox):
-    """Apply points.earned: create the phone-only member if new, add to the running totals."""
-    data = event["data"]
-    sale = data["sale"] or {}
-    member = store.record_earn(
-        conn, member_id=uuid.uuid4(), shop_id=event["shop_id"], phone=data["phone"],
-        points=data["points"], balance=data["balance"], balance_seq=data["balance_seq"],
-        sales=1 if sale else 0, spend_satang=sale.get("amount_satang", 0),
-        sale_at=event["occurred_at"] if sale else None,
-    )
-    if member["created"]:
-        outbox.add(conn, "members.member_created", 1, event["shop_id"], contracts.Member(
-            only=("member_id", "shop_id", "phone", "status", "created_at")).dump(member))
-    return member
+def record_earns(conn, events, outbox):
+    """Apply points.earned events: a phone-only member for each new phone, running totals
+    for all. Sums each phone's events first, then writes every member in one statement."""
+    by_phone = {}
+    for event in events:
+        data = event["data"]
+        sale = data["sale"]
+        total = by_phone.setdefault((event["shop_id"], data["phone"]), {
+            "member_id": uuid.uuid4(), "shop_id": event["shop_id"], "phone": data["phone"], "points": 0,
+            "balance": 0, "seq": -1, "sales": 0, "spend": 0, "sale_at": None})
+        total["points"] += data["points"]
+        if data["balance_seq"] > total["seq"]:
+            total["seq"], total["balance"] = data["balance_seq"], data["balance"]
+        if sale:
+            total["sales"] += 1
+            total["spend"] += sale["amount_satang"]
+            total["sale_at"] = max(filter(None, (total["sale_at"], event["occurred_at"])))
+    if not by_phone:
+        return []
+    members = store.record_earns(conn, list(by_phone.values()))
+    for member in members:
+        if member["created"]:
+            outbox.add(conn, "members.member_created", 1, member["shop_id"], contracts.MEMBER_CREATED.dump(member))
+    return members

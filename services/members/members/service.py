@@ -3,9 +3,8 @@ from nameko.rpc import rpc
 
 from chassis import inbox
 from chassis.errors import load
-from chassis.events import event_handler
+from chassis.events import batch_event_handler
 from chassis.service import ServiceBase
-
 from members import contracts, domain, errors, handlers, store
 
 
@@ -69,22 +68,24 @@ class MembersService(ServiceBase):
     @rpc(expected_exceptions=errors.EXPECTED)
     def authenticate(self, request):
         """Who an API key acts for (role, shop, branch), or invalid_api_key."""
-        cmd = load(contracts.Authenticate(), request)
+        cmd = load(contracts.AUTHENTICATE, request)
         with self.db.connection() as conn:
             principal = store.authenticate(conn, domain.hash_api_key(cmd["api_key"]))
-        return contracts.Principal().dump(principal)
+        return contracts.PRINCIPAL.dump(principal)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_member_by_phone(self, request):
         """The member of this shop with this phone (any written form), or member_not_found."""
-        cmd = load(contracts.MemberByPhone(), request)
+        cmd = load(contracts.MEMBER_BY_PHONE, request)
         with self.db.connection() as conn:
-            return contracts.Member().dump(store.member_by_phone(conn, cmd["shop_id"], cmd["phone"]))
+            return contracts.MEMBER.dump(store.member_by_phone(conn, cmd["shop_id"], cmd["phone"]))
 
-    @event_handler("points", "earned.v1")
-    def on_points_earned(self, body):
-        """points.earned: a phone-only member for a new phone; running totals, once per event."""
-        event = inbox.load_event(contracts.PointsEarnedData(), body)
+    @batch_event_handler("points", "earned.v1")
+    def on_points_earned(self, bodies):
+        """points.earned, in batches: a phone-only member for a new phone; running totals,
+        once per event (inbox). Malformed events are dead-lettered, the rest applied."""
+        events, rejected = inbox.load_events(contracts.POINTS_EARNED_DATA, bodies)
         with self.db.transaction() as conn:
-            if inbox.first_time(conn, "members.on_points_earned", event):
-                handlers.record_earn(conn, event, self.outbox)
+            fresh = inbox.first_time_many(conn, "members.on_points_earned", events)
+            handlers.record_earns(conn, fresh, self.outbox)
+        return rejected

@@ -36,14 +36,17 @@ SELECT member_id, shop_id, phone, status, lifetime_points, points_balance, sales
        spend_satang, last_sale_at, created_at
 FROM members WHERE shop_id = %(shop_id)s AND phone = %(phone)s
 """
-# One statement: create the phone-only member if the phone is new, add the
-# sale to the totals, and move the balance only forward in the points
-# service's entry order. (xmax = 0) tells a fresh insert from an update.
-RECORD_EARN = """
+# One statement for a batch of members: create the phone-only member of a new
+# phone, add sales to the running totals, and move the balance only forward
+# in the points service's entry order. (xmax = 0) tells a fresh insert from an
+# update. The caller sums each phone's events first: a statement may touch a
+# row once.
+RECORD_EARNS = """
 INSERT INTO members AS m (member_id, shop_id, phone, lifetime_points, points_balance, balance_seq,
                           sales_count, spend_satang, last_sale_at)
-VALUES (%(member_id)s, %(shop_id)s, %(phone)s, %(points)s, %(balance)s, %(balance_seq)s,
-        %(sales)s, %(spend_satang)s, %(sale_at)s)
+SELECT * FROM unnest(%(member_ids)s::uuid[], %(shop_ids)s::uuid[], %(phones)s::text[], %(points)s::bigint[],
+                     %(balances)s::bigint[], %(seqs)s::bigint[], %(sales)s::bigint[], %(spends)s::bigint[],
+                     %(sale_ats)s::timestamptz[])
 ON CONFLICT (shop_id, phone) DO UPDATE SET
     lifetime_points = m.lifetime_points + EXCLUDED.lifetime_points,
     points_balance  = CASE WHEN EXCLUDED.balance_seq > m.balance_seq
@@ -105,5 +108,13 @@ def member_by_phone(conn, shop_id, phone):
     return member
 
 
-def record_earn(conn, **earn):
-    return conn.execute(RECORD_EARN, earn).fetchone()
+def record_earns(conn, rows):
+    """rows: dicts of member_id, shop_id, phone, points, balance, seq, sales, spend, sale_at (one per phone)."""
+    def column(name):
+        return [row[name] for row in rows]
+
+    return conn.execute(RECORD_EARNS, {
+        "member_ids": column("member_id"), "shop_ids": column("shop_id"), "phones": column("phone"),
+        "points": column("points"), "balances": column("balance"), "seqs": column("seq"),
+        "sales": column("sales"), "spends": column("spend"), "sale_ats": column("sale_at"),
+    }).fetchall()

@@ -40,17 +40,24 @@ CREATE TABLE accounts (
     PRIMARY KEY (shop_id, phone)
 );
 
+-- A sale is the record of the request that made it: its idempotency key and
+-- the request's fingerprint live here, so a replay is answered from the sale.
 CREATE TABLE sales (
-    sale_id        UUID PRIMARY KEY,
-    shop_id        UUID        NOT NULL REFERENCES shops,
-    branch_id      UUID        NOT NULL REFERENCES branches,
-    phone          TEXT        NOT NULL,
-    amount_satang  BIGINT      NOT NULL CHECK (amount_satang > 0),
-    receipt_no     TEXT,
-    points         BIGINT      NOT NULL CHECK (points >= 0),
-    rule_version   INT         NOT NULL,
-    created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
-    FOREIGN KEY (shop_id, phone) REFERENCES accounts
+    sale_id          UUID PRIMARY KEY,
+    shop_id          UUID        NOT NULL REFERENCES shops,
+    branch_id        UUID        NOT NULL REFERENCES branches,
+    phone            TEXT        NOT NULL,
+    amount_satang    BIGINT      NOT NULL CHECK (amount_satang > 0),
+    receipt_no       TEXT,
+    points           BIGINT      NOT NULL CHECK (points >= 0),
+    rule_version     INT         NOT NULL,
+    idempotency_key  TEXT        NOT NULL,
+    fingerprint      TEXT        NOT NULL,
+    -- the balance when a sale earned nothing (a sale that earned has its entry)
+    balance_at_sale  BIGINT,
+    created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    FOREIGN KEY (shop_id, phone) REFERENCES accounts,
+    UNIQUE (shop_id, idempotency_key)
 );
 -- The same receipt at the same branch never earns twice.
 CREATE UNIQUE INDEX sales_receipt_once ON sales (shop_id, branch_id, receipt_no) WHERE receipt_no IS NOT NULL;

@@ -99,3 +99,12 @@ class ShopCreatedData(EventData):
 class BranchCreatedData(EventData):
     branch_id = fields.UUID(required=True)
     shop_id = fields.UUID(required=True)
+
+
+# Schemas are stateless once built; building one costs more than using it, so
+# the hot paths share these instances.
+EARN = Earn()
+EARN_RESULT = EarnResult()
+POINTS_EARNED = PointsEarned()
+ACCOUNT_REF = AccountRef()
+BALANCE = Balance()

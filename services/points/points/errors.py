@@ -11,6 +11,11 @@ def duplicate_receipt(receipt_no):
                     {"receipt_no": ["already used at this branch"]})
 
 
+def idempotency_key_reused():
+    return Conflict("idempotency_key_reused", "this idempotency key was already used for a different request",
+                    {"idempotency_key": ["already used with a different request body"]})
+
+
 def account_not_found(phone):
     return NotFound("account_not_found", f"no points account for {phone} in this shop", {"phone": ["unknown"]})
 

@@ -6,7 +6,6 @@ from chassis.errors import load
 from chassis.events import event_handler
 from chassis.rpc import RpcClient
 from chassis.service import ServiceBase
-
 from points import contracts, directory, errors, handlers, store
 
 
@@ -24,7 +23,7 @@ class PointsService(ServiceBase):
         invalid_input, shop_not_found, branch_not_found, earn_rule_missing.
         Event: points.earned.
         """
-        cmd = load(contracts.Earn(), request)
+        cmd = load(contracts.EARN, request)
         result, replayed = directory.run(self.db, self.members, lambda conn: handlers.earn(conn, cmd, self.outbox))
         return {**result, "replayed": replayed}
 
@@ -51,9 +50,9 @@ class PointsService(ServiceBase):
     @rpc(expected_exceptions=errors.EXPECTED)
     def balance(self, request):
         """The points balance of a phone in a shop, or account_not_found."""
-        cmd = load(contracts.AccountRef(), request)
+        cmd = load(contracts.ACCOUNT_REF, request)
         with self.db.connection() as conn:
-            return contracts.Balance().dump(store.balance(conn, cmd["shop_id"], cmd["phone"]))
+            return contracts.BALANCE.dump(store.balance(conn, cmd["shop_id"], cmd["phone"]))
 
     @event_handler("members", "shop_created.v1")
     def on_shop_created(self, body):

@@ -1,6 +1,4 @@
 """All SQL of the points service. Translates psycopg errors into points' errors."""
-import psycopg
-
 from points import domain, errors
 
 # What an earn needs to know about its shop and branch, in one round trip.
@@ -28,14 +26,29 @@ RETURNING shop_id, version, points, unit_satang, min_spend_satang, created_at
 """
 # Locks the rule history of a shop so two concurrent changes get distinct versions.
 LOCK_SHOP = "SELECT 1 FROM shops WHERE shop_id = %(shop_id)s FOR UPDATE"
-OPEN_ACCOUNT = """
-INSERT INTO accounts (shop_id, phone) VALUES (%(shop_id)s, %(phone)s) ON CONFLICT DO NOTHING
-"""
-INSERT_SALE = """
-INSERT INTO sales (sale_id, shop_id, branch_id, phone, amount_satang, receipt_no, points, rule_version)
+# Opens the phone's account if new and records the sale, in one round trip.
+# Inserts nothing if the idempotency key or the receipt (at this branch) was
+# used before: the caller then tells a replay from a duplicate receipt.
+RECORD_SALE = """
+WITH account AS (
+    INSERT INTO accounts (shop_id, phone) VALUES (%(shop_id)s, %(phone)s) ON CONFLICT DO NOTHING
+)
+INSERT INTO sales (sale_id, shop_id, branch_id, phone, amount_satang, receipt_no, points, rule_version,
+                   idempotency_key, fingerprint, balance_at_sale)
 VALUES (%(sale_id)s, %(shop_id)s, %(branch_id)s, %(phone)s, %(amount_satang)s, %(receipt_no)s,
-        %(points)s, %(rule_version)s)
-RETURNING created_at
+        %(points)s, %(rule_version)s, %(idempotency_key)s, %(fingerprint)s,
+        CASE WHEN %(points)s = 0 THEN coalesce(
+            (SELECT balance FROM accounts WHERE shop_id = %(shop_id)s AND phone = %(phone)s), 0) END)
+ON CONFLICT DO NOTHING
+RETURNING created_at, balance_at_sale
+"""
+# A sale as its first answer gave it, found by the request's idempotency key.
+SALE_BY_KEY = """
+SELECT s.sale_id, s.shop_id, s.branch_id, s.phone, s.amount_satang, s.receipt_no, s.points,
+       s.rule_version, s.fingerprint, s.created_at, e.entry_id,
+       coalesce(e.balance_after, s.balance_at_sale) AS balance
+FROM sales s LEFT JOIN entries e ON e.sale_id = s.sale_id AND e.kind = 'earn'
+WHERE s.shop_id = %(shop_id)s AND s.idempotency_key = %(idempotency_key)s
 """
 INSERT_ENTRY = """
 INSERT INTO entries (shop_id, phone, kind, points, branch_id, sale_id, source, actor_type, actor_id,
@@ -93,16 +106,14 @@ def insert_rule(conn, shop_id, version, rule):
     }).fetchone()
 
 
-def open_account(conn, shop_id, phone):
-    conn.execute(OPEN_ACCOUNT, {"shop_id": shop_id, "phone": phone})
+def record_sale(conn, **sale):
+    """Open the account if new and insert the sale. None if the idempotency key or the
+    receipt was used before (see `sale_by_key`)."""
+    return conn.execute(RECORD_SALE, sale).fetchone()
 
 
-def insert_sale(conn, **sale):
-    try:
-        with conn.transaction():
-            return conn.execute(INSERT_SALE, sale).fetchone()
-    except psycopg.errors.UniqueViolation:
-        raise errors.duplicate_receipt(sale["receipt_no"]) from None
+def sale_by_key(conn, shop_id, idempotency_key):
+    return conn.execute(SALE_BY_KEY, {"shop_id": shop_id, "idempotency_key": idempotency_key}).fetchone()
 
 
 def insert_entry(conn, **entry):

@@ -4,6 +4,7 @@ from nameko.standalone.events import event_dispatcher
 
 from chassis import dlq, errors, topology
 from chassis.events import event_handler
+from chassis.testing import wait_for
 
 attempts = {}
 
@@ -22,15 +23,6 @@ class Flaky:
     def on_malformed(self, payload):
         attempts["malformed"] = attempts.get("malformed", 0) + 1
         raise errors.InvalidInput("bad_event", "the event lacks a field")
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def config(amqp_uri):

@@ -66,3 +66,12 @@ def test_concurrent_deliveries_of_one_event_apply_once(store):
 
     results = list(eventlet.GreenPool(10).imap(deliver, range(10)))
     assert results.count(True) == 1
+
+
+def test_a_batch_claims_only_events_not_seen_before_and_each_once(store):
+    seen, new, dup = (str(uuid.uuid4()) for _ in range(3))
+    with store.transaction() as conn:
+        inbox.first_time(conn, "h", {"event_id": seen, "type": "t"})
+        events = [{"event_id": uuid.UUID(i), "type": "t"} for i in (seen, new, dup, dup)]
+        fresh = inbox.first_time_many(conn, "h", events)
+    assert [str(e["event_id"]) for e in fresh] == [new, dup]

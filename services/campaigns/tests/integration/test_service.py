@@ -13,7 +13,8 @@ def test_the_service_answers_ping_and_serves_health_and_metrics(container_factor
     from campaigns.service import CampaignsService
 
     port = find_free_port()
-    config = service_config(rabbit_config, database_factory("campaigns", MIGRATIONS), WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    dsn = database_factory("campaigns", MIGRATIONS)
+    config = service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
     container_factory(CampaignsService, config).start()
     with ServiceRpcProxy("campaigns", config, timeout=10) as proxy:
         assert proxy.ping() == {"service": "campaigns", "database": "up"}

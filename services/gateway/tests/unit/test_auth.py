@@ -1,7 +1,6 @@
 import pytest
 
 from chassis import errors
-
 from gateway import auth
 from gateway.auth import Principal
 

@@ -23,7 +23,6 @@ def config(rabbit_config, dsn):
 @pytest.fixture
 def members(container_factory, config):
     from chassis import topology
-
     from members.service import MembersService
 
     topology.declare(MembersService, config)

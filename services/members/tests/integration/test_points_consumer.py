@@ -92,3 +92,15 @@ def test_a_malformed_event_goes_to_the_dead_letter_queue(members, shop, config):
     while dlq.count(config["AMQP_URI"], queue) < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert dlq.count(config["AMQP_URI"], queue) == 1
+
+
+def test_many_events_for_one_phone_arriving_together_add_up_exactly(members, shop, config):
+    shop_id = shop["shop"]["shop_id"]
+    for seq in range(1, 31):
+        publish(config, earned(shop_id, points=2, balance=2 * seq, seq=seq, amount=5000))
+    deadline = time.monotonic() + 15
+    while member(members, shop_id)["sales_count"] < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = member(members, shop_id)
+    assert (found["sales_count"], found["lifetime_points"], found["points_balance"], found["spend"]) == (
+        30, 60, 60, "1500.00")

@@ -1,7 +1,6 @@
 import pytest
 
 from chassis import errors
-
 from members import contracts
 
 

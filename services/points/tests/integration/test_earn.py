@@ -6,7 +6,7 @@ import pytest
 from chassis import errors
 from chassis.relay import ConfirmingPublisher, Relay
 
-from .conftest import BRANCH, OTHER_BRANCH, SHOP, sale
+from .conftest import OTHER_BRANCH, SHOP, sale
 
 
 def test_a_sale_writes_sale_entry_balance_and_event_in_one_transaction(points, db):
@@ -34,7 +34,9 @@ def test_a_failure_after_the_event_was_written_rolls_everything_back(points, db,
         raise RuntimeError("crash after the outbox row was added")
 
     monkeypatch.setattr(contracts.EarnResult, "dump", fail)
-    with pytest.raises(Exception):
+    from nameko.exceptions import RemoteError
+
+    with pytest.raises(RemoteError):
         points.earn(sale())
     for table in ("sales", "entries", "accounts"):
         assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0
@@ -154,3 +156,27 @@ def test_concurrent_sales_for_one_phone_all_count(points, config):
     results = list(eventlet.GreenPool(20).imap(earn, range(20)))
     assert sorted(r["balance"] for r in results) == list(range(1, 21))
     assert points.balance({"shop_id": str(SHOP), "phone": "0812345678"})["balance"] == 20
+
+
+def test_concurrent_requests_with_one_key_make_one_sale_and_get_one_answer(points, config, db):
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    body = sale(receipt_no="R-race")
+
+    def earn(_):
+        with ServiceRpcProxy("points", config, timeout=20) as proxy:
+            return proxy.earn(body)
+
+    results = list(eventlet.GreenPool(10).imap(earn, range(10)))
+    assert len({r["sale_id"] for r in results}) == 1
+    assert sorted(r["replayed"] for r in results) == [False] + [True] * 9
+    assert db.execute("SELECT count(*) AS n FROM entries").fetchone()["n"] == 1
+
+
+def test_a_replayed_zero_point_sale_answers_the_balance_it_had(points):
+    points.earn(sale(amount="100"))  # balance 4
+    body = sale(amount="10")  # earns nothing
+    first = points.earn(body)
+    points.earn(sale(amount="100"))  # balance 8
+    again = points.earn(body)
+    assert first["balance"] == again["balance"] == 4 and again["replayed"] is True

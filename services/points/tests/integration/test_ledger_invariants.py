@@ -34,6 +34,6 @@ def test_balance_is_the_sum_of_entries(points, db):
     for amount in ("25", "80", "125.50", "3"):
         points.earn(sale(amount=amount))
     row = db.execute(
-        "SELECT a.balance, (SELECT sum(points) FROM entries e WHERE e.shop_id = a.shop_id AND e.phone = a.phone) AS total "
-        "FROM accounts a").fetchone()
+        "SELECT a.balance, (SELECT sum(points) FROM entries e "
+        "WHERE e.shop_id = a.shop_id AND e.phone = a.phone) AS total FROM accounts a").fetchone()
     assert row["balance"] == row["total"] == 1 + 3 + 5

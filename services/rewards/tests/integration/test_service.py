@@ -13,7 +13,8 @@ def test_the_service_answers_ping_and_serves_health_and_metrics(container_factor
     from rewards.service import RewardsService
 
     port = find_free_port()
-    config = service_config(rabbit_config, database_factory("rewards", MIGRATIONS), WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    dsn = database_factory("rewards", MIGRATIONS)
+    config = service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
     container_factory(RewardsService, config).start()
     with ServiceRpcProxy("rewards", config, timeout=10) as proxy:
         assert proxy.ping() == {"service": "rewards", "database": "up"}

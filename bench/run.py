@@ -1,0 +1,185 @@
+"""`make bench`: throughput and latency on this machine, written to bench/results/latest.json.
+
+    python bench/run.py                 # every entry
+    python bench/run.py earn_http       # one entry (the RPC ceiling is always measured: ratios
+                                        # compare figures of the same run)
+
+Starts its own stack (same launcher as `make run`) on its own databases and
+RabbitMQ vhost, plus a trivial echo service for the transport ceiling. Each
+entry runs PROCESSES load processes x CONCURRENCY green threads for SECONDS
+after a warm-up (sales spread over CUSTOMERS phones of one shop), and reports ops_per_s, p50_ms, p99_ms, and
+ratio_to_rpc_ceiling = ops_per_s / rpc_ceiling ops_per_s.
+"""
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+import stack as launcher  # noqa: E402
+
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))
+SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
+WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
+LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http")
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+
+
+def rabbitmqctl(*args):
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def percentile(values, fraction):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _ticks(pid):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pids(pattern):
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def cpu_snapshot(stack):
+    """CPU ticks so far of every process that works for an operation."""
+    snapshot = {name: _ticks(p.pid) for name, p in stack.processes.items()}
+    snapshot["rabbitmq"] = sum(_ticks(p) for p in _pids("beam.smp"))
+    snapshot["postgres"] = sum(_ticks(p) for p in _pids("postgres"))
+    return snapshot
+
+
+def cpu_per_op(before, after, ops, load_cpu_seconds):
+    hz = os.sysconf("SC_CLK_TCK")
+    spent = {name: (after.get(name, 0) - before.get(name, 0)) / hz for name in after}
+    spent["load generators"] = load_cpu_seconds
+    return {name: round(1000 * seconds / ops, 3) for name, seconds in sorted(spent.items()) if seconds > 0}
+
+
+def run_load(target, setup, stack):
+    before = cpu_snapshot(stack)
+    procs = [subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "load.py"), target, "--concurrency", str(CONCURRENCY),
+         "--seconds", str(SECONDS), "--warmup", str(WARMUP), "--customers", str(CUSTOMERS),
+         "--setup", json.dumps(setup)],
+        stdout=subprocess.PIPE, cwd=ROOT) for _ in range(PROCESSES)]
+    outputs = [json.loads(p.communicate()[0]) for p in procs]
+    after = cpu_snapshot(stack)
+    latencies = [x for out in outputs for x in out["latencies"]]
+    ops = sum(out["ops"] for out in outputs)
+    total_ops = sum(out["ops_total"] for out in outputs)
+    cpu = cpu_per_op(before, after, max(total_ops, 1), sum(out["cpu_seconds"] for out in outputs))
+    return {
+        "cpu_ms_per_op": cpu,
+        "cpu_ms_per_op_total": round(sum(cpu.values()), 3),
+        "ops_per_s": round(ops / SECONDS, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2) if latencies else None,
+        "errors": sum(out["errors"] for out in outputs),
+        "clients": f"{PROCESSES} processes x {CONCURRENCY} in flight",
+        "customers": CUSTOMERS,
+        "seconds": SECONDS,
+    }
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "kernel": platform.release()}
+
+
+def demo_shop(stack):
+    sys.path.insert(0, str(ROOT / "deploy" / "local"))
+    demo = launcher.load_demo(stack)
+    return demo
+
+
+def main(argv):
+    wanted = argv or list(LOAD_ENTRIES)
+    unknown = set(wanted) - set(LOAD_ENTRIES)
+    if unknown:
+        raise SystemExit(f"unknown bench entries {sorted(unknown)}; known: {', '.join(LOAD_ENTRIES)}")
+    suffix = uuid.uuid4().hex[:8]
+    vhost = f"bench_{suffix}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    stack = launcher.Stack(http_base=launcher_free_base(), db_prefix=f"bench{suffix}", amqp_uri=amqp_uri,
+                           log_dir=ROOT / ".run" / f"bench-{suffix}")
+    results = {}
+    try:
+        stack.migrate()
+        stack.start()
+        stack._spawn("echo", ["-m", "chassis.run", "run", "--config", str(ROOT / "bench" / "echo.yaml"),
+                              "bench.echo_service:EchoService"])
+        stack.wait_healthy(timeout=120)
+        demo = demo_shop(stack)
+        setup = {"amqp_uri": amqp_uri, "shop_id": demo["shop_id"], "branch_id": demo["branch_id"],
+                 "staff_key": demo["staff"], "gateway": stack.gateway_url.removeprefix("http://")}
+        time.sleep(1)
+        for name in ["rpc_ceiling"] + [w for w in wanted if w != "rpc_ceiling"]:
+            results[name] = run_load(name, setup, stack)
+            sys.stderr.write(f"{name}: {json.dumps(results[name])}\n")
+        ceiling = results["rpc_ceiling"]["ops_per_s"]
+        for entry in results.values():
+            entry["ratio_to_rpc_ceiling"] = round(entry["ops_per_s"] / ceiling, 3) if ceiling else None
+    finally:
+        stack.stop()
+        from chassis import migrate
+
+        for component in launcher.COMPONENTS:
+            if component.has_database:
+                migrate.drop_database(stack.dsn(component))
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    latest = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    latest.update(results)
+    latest["_run"] = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
+                      "entries": list(results)}
+    RESULTS.write_text(json.dumps(latest, indent=2) + "\n")
+    width = max(len(n) for n in results)
+    lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  errors"]
+    for name, r in results.items():
+        lines.append(f"{name:<{width}}  {r['ops_per_s']:>9}  {r['p50_ms']:>8}  {r['p99_ms']:>8}  "
+                     f"{r['ratio_to_rpc_ceiling']:>6}  {r['errors']}")
+    sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")
+
+
+def launcher_free_base():
+    import socket
+
+    for base in range(19000, 60000, 10):
+        try:
+            for offset in range(6):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free ports")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
