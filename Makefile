@@ -57,7 +57,7 @@ test-service: install infra-test
 	done
 
 test-e2e: install infra-test
-	$(BIN)/python -m pytest -q tests/e2e
+	$(BIN)/python -m pytest -q tests
 
 bench: install infra
 	$(BIN)/python bench/run.py $(B)
