@@ -34,10 +34,6 @@ LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http")
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
 
-def rabbitmqctl(*args):
-    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
-
-
 def percentile(values, fraction):
     if not values:
         return None
@@ -109,12 +105,6 @@ def machine():
             "kernel": platform.release()}
 
 
-def demo_shop(stack):
-    sys.path.insert(0, str(ROOT / "deploy" / "local"))
-    demo = launcher.load_demo(stack)
-    return demo
-
-
 def main(argv):
     wanted = argv or list(LOAD_ENTRIES)
     unknown = set(wanted) - set(LOAD_ENTRIES)
@@ -122,10 +112,9 @@ def main(argv):
         raise SystemExit(f"unknown bench entries {sorted(unknown)}; known: {', '.join(LOAD_ENTRIES)}")
     suffix = uuid.uuid4().hex[:8]
     vhost = f"bench_{suffix}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    launcher.create_vhost(vhost)
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    stack = launcher.Stack(http_base=launcher_free_base(), db_prefix=f"bench{suffix}", amqp_uri=amqp_uri,
+    stack = launcher.Stack(http_base=launcher.free_port_base(19000), db_prefix=f"bench{suffix}", amqp_uri=amqp_uri,
                            log_dir=ROOT / ".run" / f"bench-{suffix}")
     results = {}
     try:
@@ -134,7 +123,7 @@ def main(argv):
         stack._spawn("echo", ["-m", "chassis.run", "run", "--config", str(ROOT / "bench" / "echo.yaml"),
                               "bench.echo_service:EchoService"])
         stack.wait_healthy(timeout=120)
-        demo = demo_shop(stack)
+        demo = launcher.load_demo(stack)
         setup = {"amqp_uri": amqp_uri, "shop_id": demo["shop_id"], "branch_id": demo["branch_id"],
                  "staff_key": demo["staff"], "gateway": stack.gateway_url.removeprefix("http://")}
         time.sleep(1)
@@ -146,12 +135,8 @@ def main(argv):
             entry["ratio_to_rpc_ceiling"] = round(entry["ops_per_s"] / ceiling, 3) if ceiling else None
     finally:
         stack.stop()
-        from chassis import migrate
-
-        for component in launcher.COMPONENTS:
-            if component.has_database:
-                migrate.drop_database(stack.dsn(component))
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+        stack.drop_databases()
+        launcher.delete_vhost(vhost)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     latest = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -165,20 +150,6 @@ def main(argv):
         lines.append(f"{name:<{width}}  {r['ops_per_s']:>9}  {r['p50_ms']:>8}  {r['p99_ms']:>8}  "
                      f"{r['ratio_to_rpc_ceiling']:>6}  {r['errors']}")
     sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")
-
-
-def launcher_free_base():
-    import socket
-
-    for base in range(19000, 60000, 10):
-        try:
-            for offset in range(6):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
 
 
 if __name__ == "__main__":

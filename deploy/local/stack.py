@@ -48,6 +48,35 @@ COMPONENTS = (
 )
 
 
+def free_port_base(start=18000, count=len(COMPONENTS) + 1):
+    """The first of `count` consecutive free ports on 127.0.0.1 from `start` on."""
+    import socket
+
+    for base in range(start, 60000, 10):
+        try:
+            for offset in range(count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free ports")
+
+
+def rabbitmqctl(*args, check=True):
+    return subprocess.run(["rabbitmqctl", *args], check=check, capture_output=True, text=True, timeout=120)
+
+
+def create_vhost(name, quorum=False):
+    """A RabbitMQ vhost of its own (for tests and benchmarks), guest allowed everything."""
+    rabbitmqctl("add_vhost", name, *(["--default-queue-type", "quorum"] if quorum else []))
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+
+
+def delete_vhost(name):
+    rabbitmqctl("delete_vhost", name, check=False)
+
+
 def _log(message):
     sys.stderr.write(json.dumps({"event": message, "logger": "stack"}) + "\n")
 
@@ -146,6 +175,13 @@ class Stack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+
+    def drop_databases(self):
+        from chassis import migrate
+
+        for component in COMPONENTS:
+            if component.has_database:
+                migrate.drop_database(self.dsn(component))
 
     def dead(self):
         return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}

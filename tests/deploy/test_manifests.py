@@ -30,7 +30,8 @@ def test_each_service_has_database_migrations_pods_and_relay(component):
     assert by_kind(docs, "Cluster", f"{component.name}-db"), "its own PostgreSQL cluster"
     job = by_kind(docs, "Job", f"{component.name}-migrate")[0]
     command = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
-    assert "chassis.migrate" in command and f"chassis.topology --config config.yaml {component.service_class}" in command
+    assert "chassis.migrate" in command
+    assert f"chassis.topology --config config.yaml {component.service_class}" in command
     service = by_kind(docs, "Deployment", component.name)[0]["spec"]["template"]["spec"]["containers"][0]
     assert service["command"][-1] == component.service_class
     assert service["readinessProbe"]["httpGet"]["path"] == "/healthz"

@@ -5,8 +5,6 @@ RabbitMQ vhost whose default queue type is quorum, as in deploy/: nameko's
 queues must work as quorum queues.
 """
 import pathlib
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -20,35 +18,13 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import stack as launcher  # noqa: E402
 
 
-def _free_port_base(count=6, start=18000):
-    for base in range(start, 60000, 10):
-        try:
-            sockets = []
-            for offset in range(count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + offset))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
-
-
-def rabbitmqctl(*args):
-    return subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture(scope="session")
 def stack():
     suffix = uuid.uuid4().hex[:8]
     vhost = f"e2e_{suffix}"
-    rabbitmqctl("add_vhost", vhost, "--default-queue-type", "quorum")
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    launcher.create_vhost(vhost, quorum=True)
     running = launcher.Stack(
-        http_base=_free_port_base(), db_prefix=f"e2e{suffix}",
+        http_base=launcher.free_port_base(), db_prefix=f"e2e{suffix}",
         amqp_uri=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
         log_dir=ROOT / ".run" / f"e2e-{suffix}", extra_env={"RPC_TIMEOUT": "3", "LOG_LEVEL": "INFO"},
     )
@@ -60,12 +36,8 @@ def stack():
         yield running
     finally:
         running.stop()
-        from chassis import migrate
-
-        for component in launcher.COMPONENTS:
-            if component.has_database:
-                migrate.drop_database(running.dsn(component))
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+        running.drop_databases()
+        launcher.delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ starts it again.
 import os
 import re
 import signal
-import subprocess
 import time
 
 import httpx
@@ -30,9 +29,9 @@ def backlog(stack):
 
 
 def broker(action):
-    subprocess.run(["rabbitmqctl", action], check=True, capture_output=True, timeout=120)
+    launcher.rabbitmqctl(action)
     if action == "start_app":
-        subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True, timeout=120)
+        launcher.rabbitmqctl("await_startup")
 
 
 @pytest.mark.broker_outage

@@ -119,3 +119,23 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def check_plumbing(container_factory, service_cls, config):
+    """What every service with a database must do from day one: answer an RPC ping with its
+    database up, serve /healthz and /metrics (with the outbox backlog) on its own port."""
+    import urllib.request
+
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    name = service_cls.name
+    container_factory(service_cls, config).start()
+    with ServiceRpcProxy(name, config, timeout=10) as proxy:
+        assert proxy.ping() == {"service": name, "database": "up"}
+    base = f"http://{config['WEB_SERVER_ADDRESS']}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as reply:
+        assert reply.status == 200
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    assert f'loyalty_outbox_backlog{{service="{name}"}} 0.0' in text
+    assert f'loyalty_entrypoint_calls_total{{entrypoint="ping",kind="rpc",outcome="ok",service="{name}"}} 1.0' in text

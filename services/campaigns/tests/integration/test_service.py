@@ -1,10 +1,8 @@
 import pathlib
-import urllib.request
 
-from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.utils import find_free_port
 
-from chassis.testing import service_config
+from chassis.testing import check_plumbing, service_config
 
 MIGRATIONS = pathlib.Path(__file__).parents[2] / "migrations"
 
@@ -12,15 +10,6 @@ MIGRATIONS = pathlib.Path(__file__).parents[2] / "migrations"
 def test_the_service_answers_ping_and_serves_health_and_metrics(container_factory, rabbit_config, database_factory):
     from campaigns.service import CampaignsService
 
-    port = find_free_port()
     dsn = database_factory("campaigns", MIGRATIONS)
-    config = service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
-    container_factory(CampaignsService, config).start()
-    with ServiceRpcProxy("campaigns", config, timeout=10) as proxy:
-        assert proxy.ping() == {"service": "campaigns", "database": "up"}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-        assert reply.status == 200
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    assert 'loyalty_outbox_backlog{service="campaigns"} 0.0' in text
-    assert 'loyalty_entrypoint_calls_total{entrypoint="ping",kind="rpc",outcome="ok",service="campaigns"} 1.0' in text
+    config = service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")
+    check_plumbing(container_factory, CampaignsService, config)
