@@ -53,6 +53,22 @@ def add(conn, event_type, version, shop_id, data, headers=None, occurred_at=None
     return body
 
 
+COPY = "COPY outbox (event_id, exchange, routing_key, envelope, headers) FROM STDIN"
+
+
+def add_many(conn, event_type, version, items, headers=None, occurred_at=None):
+    """Write many events of one type in the caller's transaction with COPY (jobs that
+    publish thousands at once). `items`: iterable of (shop_id, data). Returns the count."""
+    source, key = routing_key(event_type, version)
+    exchange, header_json, count = f"{source}.events", Jsonb(headers or {}), 0
+    with conn.cursor().copy(COPY) as copy:
+        for shop_id, data in items:
+            body = envelope(event_type, version, shop_id, data, occurred_at)
+            copy.write_row((body["event_id"], exchange, key, Jsonb(body), header_json))
+            count += 1
+    return count
+
+
 class WorkerOutbox:
     """`add()` for one worker: events carry the worker's request id and call ids."""
 
@@ -63,6 +79,9 @@ class WorkerOutbox:
 
     def add(self, conn, event_type, version, shop_id, data, occurred_at=None):
         return add(conn, event_type, version, shop_id, data, self.headers, occurred_at)
+
+    def add_many(self, conn, event_type, version, items, occurred_at=None):
+        return add_many(conn, event_type, version, items, self.headers, occurred_at)
 
 
 class Outbox(DependencyProvider):

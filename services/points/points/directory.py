@@ -25,6 +25,6 @@ def fill(db, members, shop_id, branch_id=None):
     if branch_id is not None:
         branch = members.call("get_branch", {"shop_id": str(shop_id), "branch_id": str(branch_id)})
     with db.transaction() as conn:
-        store.upsert_shop(conn, shop["shop_id"], shop["timezone"])
+        store.sales.upsert_shop(conn, shop["shop_id"], shop["timezone"])
         if branch is not None:
-            store.upsert_branch(conn, branch["branch_id"], branch["shop_id"])
+            store.sales.upsert_branch(conn, branch["branch_id"], branch["shop_id"])

@@ -1,63 +1,71 @@
-"""Use cases of the points service: each runs inside the caller's transaction."""
+"""Earning at the counter, earn rules and points settings. Each use case runs inside
+the caller's transaction and writes its events to the outbox there."""
 import uuid
 
 from chassis import idempotency
-from points import contracts, domain, errors, store
+from chassis.fields import baht
+from points import contracts, domain, errors, event_contracts, ledger, store
 
 
-def _fingerprint(cmd):
-    return cmd["fingerprint"] or idempotency.fingerprint(
+def fingerprint_of(cmd):
+    """The edge's fingerprint of the whole request, else one of this request."""
+    return cmd.get("fingerprint") or idempotency.fingerprint(
         {k: str(v) for k, v in cmd.items()}, ignore=("idempotency_key", "fingerprint"))
 
 
-def earn(conn, cmd, outbox):
+def earned_event(outbox, conn, shop_id, *, entry, phone, points, balance, seq, kind, source, actor,
+                 branch_id=None, rule_version=None, sale=None, order=None, reason=None):
+    outbox.add(conn, "points.earned", 1, shop_id, event_contracts.POINTS_EARNED.dump({
+        "entry_id": entry["entry_id"] if entry else None, "phone": phone, "points": points, "balance": balance,
+        "balance_seq": seq, "kind": kind, "source": source, "branch_id": branch_id, "actor": actor,
+        "reason": reason, "rule_version": rule_version, "expires_at": entry["expires_at"] if entry else None,
+        "sale": sale, "order": order}))
+
+
+def earn(conn, cmd, outbox, source="counter"):
     """Record a sale and credit its points. Returns (result, replayed).
 
     Idempotent on the key, per shop: the sale row carries the key and the
     request's fingerprint, so a replay is answered from the sale itself and the
-    key with another request is refused. Two concurrent requests with one key
-    serialise on the sale's unique index. Publishes points.earned for every
+    key with another request is refused. Publishes points.earned for every
     sale, including one that earns 0 points (spend below the rule's unit or
     minimum): the sale matters to members' totals and to segments.
     """
-    fingerprint = _fingerprint(cmd)
-    _timezone, rule = store.earn_context(conn, cmd["shop_id"], cmd["branch_id"])
+    fingerprint = fingerprint_of(cmd)
+    tz, settings, rule = store.sales.earn_context(conn, cmd["shop_id"], cmd["branch_id"])
     points = domain.points_for(cmd["amount"], rule)
     sale_id = uuid.uuid4()
-    sale = store.record_sale(
+    sale = store.sales.record_sale(
         conn, sale_id=sale_id, shop_id=cmd["shop_id"], branch_id=cmd["branch_id"], phone=cmd["phone"],
         amount_satang=cmd["amount"], receipt_no=cmd["receipt_no"], points=points, rule_version=rule.version,
-        idempotency_key=cmd["idempotency_key"], fingerprint=fingerprint,
+        idempotency_key=cmd["idempotency_key"], fingerprint=fingerprint, source=source,
     )
     if sale is None:
         return _replay(conn, cmd, fingerprint), True
+    entry = None
     if points > 0:
-        entry = store.insert_entry(
-            conn, shop_id=cmd["shop_id"], phone=cmd["phone"], kind="earn", points=points,
-            branch_id=cmd["branch_id"], sale_id=sale_id, source="counter",
-            actor_type=cmd["actor"]["type"], actor_id=cmd["actor"]["id"], rule_version=rule.version, reason=None,
-        )
-        entry_id, balance, seq = entry["entry_id"], entry["balance_after"], entry["account_seq"]
+        entry = ledger.credit(conn, shop_id=cmd["shop_id"], phone=cmd["phone"], points=points, kind="earn",
+                              source=source, actor=cmd["actor"], tz=tz, settings=settings, open_account=False,
+                              branch_id=cmd["branch_id"], sale_id=sale_id, rule_version=rule.version)
+        balance, seq = entry["balance_after"], entry["account_seq"]
     else:
-        account = store.balance(conn, cmd["shop_id"], cmd["phone"])
-        entry_id, balance, seq = None, sale["balance_at_sale"], account["entry_seq"]
-    outbox.add(conn, "points.earned", 1, cmd["shop_id"], contracts.POINTS_EARNED.dump({
-        "entry_id": entry_id, "phone": cmd["phone"], "branch_id": cmd["branch_id"], "points": points,
-        "balance": balance, "balance_seq": seq, "rule_version": rule.version, "source": "counter",
-        "actor": cmd["actor"],
-        "sale": {"sale_id": sale_id, "amount_satang": cmd["amount"], "receipt_no": cmd["receipt_no"]},
-    }))
+        balance, seq = sale["balance_at_sale"], store.sales.balance(conn, cmd["shop_id"], cmd["phone"])["entry_seq"]
+    earned_event(outbox, conn, cmd["shop_id"], entry=entry, phone=cmd["phone"], points=points, balance=balance,
+                 seq=seq, kind="earn", source=source, actor=cmd["actor"], branch_id=cmd["branch_id"],
+                 rule_version=rule.version,
+                 sale={"sale_id": sale_id, "amount_satang": cmd["amount"], "receipt_no": cmd["receipt_no"]})
     return contracts.EARN_RESULT.dump({
         "sale_id": sale_id, "shop_id": cmd["shop_id"], "branch_id": cmd["branch_id"], "phone": cmd["phone"],
         "amount_satang": cmd["amount"], "receipt_no": cmd["receipt_no"], "points": points, "balance": balance,
-        "entry_id": entry_id, "rule_version": rule.version, "created_at": sale["created_at"],
+        "entry_id": entry["entry_id"] if entry else None, "rule_version": rule.version,
+        "created_at": sale["created_at"],
     }), False
 
 
 def _replay(conn, cmd, fingerprint):
     """The first answer to this key, or why there is none: the key was used for another
     request, or (no sale has the key) the receipt was used at this branch."""
-    prior = store.sale_by_key(conn, cmd["shop_id"], cmd["idempotency_key"])
+    prior = store.sales.sale_by_key(conn, cmd["shop_id"], cmd["idempotency_key"])
     if prior is None:
         raise errors.duplicate_receipt(cmd["receipt_no"])
     if prior["fingerprint"] != fingerprint:
@@ -65,16 +73,52 @@ def _replay(conn, cmd, fingerprint):
     return contracts.EARN_RESULT.dump(prior)
 
 
+def _rule_event(outbox, conn, rule):
+    outbox.add(conn, "points.earn_rule_changed", 1, rule["shop_id"], event_contracts.EarnRuleChanged().dump({
+        **rule, "per_baht": baht(rule["unit_satang"]), "min_spend": baht(rule["min_spend_satang"])}))
+
+
 def set_earn_rule(conn, cmd, outbox):
-    """Make `cmd` the shop's earn rule from now on. Same terms as now: nothing changes."""
-    store.lock_shop(conn, cmd["shop_id"])
+    """Make `cmd` the earn rule of the shop (or of one branch) from now on. Returns
+    (rule, changed): the same terms as the rule in force change nothing."""
+    store.sales.lock_shop(conn, cmd["shop_id"], cmd["branch_id"])
     wanted = domain.EarnRule(cmd["points"], cmd["per_baht"], cmd["min_spend"])
-    current = store.current_rule(conn, cmd["shop_id"])
-    if current is not None and domain.EarnRule(
+    current = store.sales.newest_rule(conn, cmd["shop_id"], cmd["branch_id"])
+    if current is not None and not current["removed"] and domain.EarnRule(
             current["points"], current["unit_satang"], current["min_spend_satang"]).same_terms(wanted):
         return contracts.EarnRule().dump(current), False
-    version = 1 if current is None else current["version"] + 1
-    rule = store.insert_rule(conn, cmd["shop_id"], version, wanted)
-    dumped = contracts.EarnRule().dump(rule)
-    outbox.add(conn, "points.earn_rule_changed", 1, cmd["shop_id"], dumped)
-    return dumped, True
+    rule = store.sales.insert_rule(conn, cmd["shop_id"], cmd["branch_id"], wanted)
+    _rule_event(outbox, conn, rule)
+    return contracts.EarnRule().dump(rule), True
+
+
+def remove_branch_rule(conn, cmd, outbox):
+    """The branch earns by the shop's rule again from now on. Returns (row, changed)."""
+    store.sales.lock_shop(conn, cmd["shop_id"], cmd["branch_id"])
+    current = store.sales.newest_rule(conn, cmd["shop_id"], cmd["branch_id"])
+    if current is None or current["removed"]:
+        return (contracts.EarnRule().dump(current) if current else None), False
+    rule = store.sales.insert_rule(conn, cmd["shop_id"], cmd["branch_id"], domain.EarnRule(
+        current["points"], current["unit_satang"], current["min_spend_satang"]), removed=True)
+    _rule_event(outbox, conn, rule)
+    return contracts.EarnRule().dump(rule), True
+
+
+def save_settings(conn, cmd, outbox):
+    """Expiry (applies to points credited from now on), warning days, welcome points, QR minutes."""
+    store.sales.lock_shop(conn, cmd["shop_id"])
+    settings = domain.PointsSettings(domain.ExpiryPolicy(cmd["expiry"]["mode"], cmd["expiry"].get("months")),
+                                     cmd["warn_days"], cmd["welcome_points"], cmd["qr_minutes"])
+    store.sales.save_settings(conn, cmd["shop_id"], settings)
+    return read_settings(conn, cmd["shop_id"], outbox)
+
+
+def read_settings(conn, shop_id, outbox=None):
+    row, settings = store.sales.settings(conn, shop_id)
+    dumped = contracts.Settings().dump({
+        "shop_id": shop_id, "timezone": row["timezone"], "warn_days": settings.warn_days,
+        "welcome_points": settings.welcome_points, "qr_minutes": settings.qr_minutes,
+        "expiry": {"mode": settings.expiry.mode, "months": settings.expiry.months}})
+    if outbox is not None:
+        outbox.add(conn, "points.settings_changed", 1, shop_id, dumped)
+    return dumped

@@ -103,3 +103,16 @@ def test_an_idle_relay_keeps_its_connection_alive_through_heartbeats(store, dsn,
     assert relay.drain_once() == 1
     assert publisher.connection is connection  # the same connection, never dropped
     assert [queue.get(timeout=5).payload["data"]["id"] for _ in range(2)] == [1, 2]
+
+
+def test_many_events_written_at_once_are_published_like_any_other(store, dsn, amqp_uri, bound_queue):
+    queue = bound_queue("shop.events", "counted.v1")
+    with store.transaction() as conn:
+        assert outbox.add_many(conn, "shop.counted", 1, ((f"s-{i}", {"i": i}) for i in range(1200))) == 1200
+    relay = relay_for(dsn, amqp_uri)
+    while relay.drain_once():
+        pass
+    received = [queue.get(timeout=5).payload for _ in range(1200)]
+    assert sorted(m["data"]["i"] for m in received) == list(range(1200))
+    assert len({m["event_id"] for m in received}) == 1200 and received[0]["type"] == "shop.counted"
+    assert unpublished(store) == 0

@@ -4,7 +4,7 @@ import uuid
 from chassis import housekeeping, idempotency, inbox, outbox
 from chassis.relay import ConfirmingPublisher, Relay
 
-NOW = datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.UTC)
 
 
 def test_housekeeping_forgets_keys_and_event_ids_past_retention_as_of_a_given_time(store):

@@ -45,7 +45,8 @@ def dsn(database_factory):
 
 @pytest.fixture
 def config(rabbit_config, dsn):
-    return service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}")
+    return service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}",
+                          QR_SECRET="test-qr-secret-0123456789")
 
 
 @pytest.fixture
@@ -91,3 +92,37 @@ def sale(**overrides):
     }
     body.update(overrides)
     return body
+
+
+def staff():
+    return {"type": "staff", "id": "staff-1"}
+
+
+def spend_request(points, phone="0812345678", key=None, **extra):
+    return {"idempotency_key": key or str(uuid.uuid4()), "shop_id": str(SHOP), "phone": phone, "points": points,
+            "reason": "reward", "actor": {"type": "system", "id": "rewards"}, **extra}
+
+
+def void_request(**target):
+    return {"idempotency_key": str(uuid.uuid4()), "shop_id": str(SHOP), "reason": "customer returned the goods",
+            "actor": staff(), **target}
+
+
+def credit_request(points, phone="0812345678", **extra):
+    return {"idempotency_key": str(uuid.uuid4()), "shop_id": str(SHOP), "phone": phone, "points": points,
+            "source": "admin", "reason": "goodwill", "actor": {"type": "admin", "id": "admin-1"}, **extra}
+
+
+def balance_of(points, phone="0812345678"):
+    return points.balance({"shop_id": str(SHOP), "phone": phone})["balance"]
+
+
+def check_ledger(db):
+    """balance = sum of entries = sum of lot remainders, for every account."""
+    rows = db.execute(
+        "SELECT a.balance, (SELECT coalesce(sum(points), 0) FROM entries e WHERE e.shop_id = a.shop_id "
+        "AND e.phone = a.phone) AS entries, (SELECT coalesce(sum(remaining), 0) FROM lots l "
+        "WHERE l.shop_id = a.shop_id AND l.phone = a.phone) AS lots FROM accounts a").fetchall()
+    for row in rows:
+        assert row["balance"] == row["entries"] == row["lots"], row
+        assert row["balance"] >= 0
