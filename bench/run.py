@@ -25,12 +25,16 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import stack as launcher  # noqa: E402
 
+import ledger  # noqa: E402  (bench/ledger.py)
+
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
 LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http")
+LEDGER_ENTRIES = ("history_page", "expire_1m_lots")
+LOTS = int(os.environ.get("BENCH_LOTS", 1_000_000))
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -106,10 +110,11 @@ def machine():
 
 
 def main(argv):
-    wanted = argv or list(LOAD_ENTRIES)
-    unknown = set(wanted) - set(LOAD_ENTRIES)
+    wanted = argv or list(LOAD_ENTRIES + LEDGER_ENTRIES)
+    unknown = set(wanted) - set(LOAD_ENTRIES + LEDGER_ENTRIES)
     if unknown:
-        raise SystemExit(f"unknown bench entries {sorted(unknown)}; known: {', '.join(LOAD_ENTRIES)}")
+        raise SystemExit(f"unknown bench entries {sorted(unknown)}; "
+                         f"known: {', '.join(LOAD_ENTRIES + LEDGER_ENTRIES)}")
     suffix = uuid.uuid4().hex[:8]
     vhost = f"bench_{suffix}"
     launcher.create_vhost(vhost)
@@ -127,12 +132,21 @@ def main(argv):
         setup = {"amqp_uri": amqp_uri, "shop_id": demo["shop_id"], "branch_id": demo["branch_id"],
                  "staff_key": demo["staff"], "gateway": stack.gateway_url.removeprefix("http://")}
         time.sleep(1)
-        for name in ["rpc_ceiling"] + [w for w in wanted if w != "rpc_ceiling"]:
+        loads = [w for w in wanted if w in LOAD_ENTRIES]
+        for name in (["rpc_ceiling"] + [w for w in loads if w != "rpc_ceiling"]) if loads else []:
             results[name] = run_load(name, setup, stack)
             sys.stderr.write(f"{name}: {json.dumps(results[name])}\n")
-        ceiling = results["rpc_ceiling"]["ops_per_s"]
-        for entry in results.values():
-            entry["ratio_to_rpc_ceiling"] = round(entry["ops_per_s"] / ceiling, 3) if ceiling else None
+        if loads:
+            ceiling = results["rpc_ceiling"]["ops_per_s"]
+            for entry in results.values():
+                entry["ratio_to_rpc_ceiling"] = round(entry["ops_per_s"] / ceiling, 3) if ceiling else None
+        points = next(c for c in launcher.COMPONENTS if c.name == "points")
+        if "history_page" in wanted:
+            results["history_page"] = ledger.history_pages(stack, points, demo["shop_id"])
+            sys.stderr.write(f"history_page: {json.dumps(results['history_page'])}\n")
+        if "expire_1m_lots" in wanted:
+            results["expire_1m_lots"] = ledger.expire_lots(stack, points, demo["shop_id"], lots=LOTS)
+            sys.stderr.write(f"expire_1m_lots: {json.dumps(results['expire_1m_lots'])}\n")
     finally:
         stack.stop()
         stack.drop_databases()
@@ -145,10 +159,11 @@ def main(argv):
                       "entries": list(results)}
     RESULTS.write_text(json.dumps(latest, indent=2) + "\n")
     width = max(len(n) for n in results)
-    lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  errors"]
+    lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  other"]
     for name, r in results.items():
-        lines.append(f"{name:<{width}}  {r['ops_per_s']:>9}  {r['p50_ms']:>8}  {r['p99_ms']:>8}  "
-                     f"{r['ratio_to_rpc_ceiling']:>6}  {r['errors']}")
+        other = {k: v for k, v in r.items() if k in ("errors", "seconds", "lots", "events_published_seconds")}
+        lines.append(f"{name:<{width}}  {r.get('ops_per_s', ''):>9}  {r.get('p50_ms', ''):>8}  "
+                     f"{r.get('p99_ms', ''):>8}  {r.get('ratio_to_rpc_ceiling', ''):>6}  {other}")
     sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")
 
 

@@ -11,6 +11,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from werkzeug.wrappers import Response
+
 from chassis import errors, idempotency, logs
 from gateway.auth import api_key_from, authorize
 from gateway.http import error_response, http, json_response
@@ -34,11 +36,19 @@ class Route:
     idempotent: bool
     tag: str
     path_params: list = field(default_factory=list)
+    path_types: dict = field(default_factory=dict)
+    query: type | None = None
+    produces: str = "application/json"
 
     def __post_init__(self):
         # built once: a schema is stateless, building one per request is wasted work
         self.request_schema = self.request() if self.request else None
         self.response_schema = self.response() if self.response else None
+        self.query_schema = self.query() if self.query else None
+
+    def path_type(self, name):
+        """A path parameter's type: `<x>_id` is a UUID unless declared otherwise."""
+        return self.path_types.get(name, uuid.UUID if name.endswith("_id") else str)
 
 
 @dataclass
@@ -62,11 +72,11 @@ class Call:
 
 
 def endpoint(method, path, *, summary, roles=None, request=None, response=None, status=200,
-             idempotent=False, tag="shops"):
+             idempotent=False, tag="shops", path_types=None, query=None, produces="application/json"):
     def decorate(fn):
         params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         route = Route(fn.__name__, method, path, summary, (fn.__doc__ or "").strip(), roles, request,
-                      response, status, idempotent, tag, params)
+                      response, status, idempotent, tag, params, path_types or {}, query, produces)
         ROUTES.append(route)
 
         def entry(self, request, **path_values):
@@ -89,16 +99,26 @@ def _json_body(request):
 
 
 def _path_values(route, values):
-    """Ids in the path are UUIDs; anything else names nothing that exists."""
+    """Path ids of the wrong shape name nothing that exists: 404."""
     clean = dict(values)
     for name in route.path_params:
-        if name.endswith("_id"):
-            try:
-                clean[name] = str(uuid.UUID(values[name]))
-            except ValueError:
-                resource = name[:-3]
-                raise errors.NotFound(f"{resource}_not_found", f"no {resource} {values[name]!r}") from None
+        kind = route.path_type(name)
+        if kind is str:
+            continue
+        try:
+            clean[name] = str(uuid.UUID(values[name])) if kind is uuid.UUID else kind(values[name])
+        except ValueError:
+            resource = name.removesuffix("_id")
+            raise errors.NotFound(f"{resource}_not_found", f"no {resource} {values[name]!r}") from None
     return clean
+
+
+def _query(route, request):
+    if route.query_schema is None:
+        return {}
+    repeatable = getattr(route.query_schema, "list_fields", ())  # parameters that may repeat
+    args = {key: (values if key in repeatable else values[-1]) for key, values in request.args.lists()}
+    return errors.load(route.query_schema, args, message="query parameters are invalid")
 
 
 def handle(service, route, fn, request, path_values):
@@ -121,8 +141,11 @@ def handle(service, route, fn, request, path_values):
                                         "send an Idempotency-Key header (1-200 characters) with this request",
                                         {"Idempotency-Key": ["required header"]})
         fingerprint = idempotency.fingerprint({"route": route.name, "path": path_values, "body": raw})
-        call = Call(principal, body, key, fingerprint, request_id, dict(request.args))
+        call = Call(principal, body, key, fingerprint, request_id, _query(route, request))
         result = fn(service, call, **path_values)
+        if isinstance(result, Response):
+            result.headers.update(headers)
+            return _logged(service, route, started, result, principal)
         replayed = False
         if isinstance(result, tuple):
             result, replayed = result
@@ -141,9 +164,14 @@ def handle(service, route, fn, request, path_values):
         log.exception("http_unhandled_error", route=route.name)
         response = error_response(500, "internal_error",
                                   f"the request failed; quote request id {request_id}", None, headers)
+    return _logged(service, route, started, response, principal)
+
+
+def _logged(service, route, started, response, principal):
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     service.metrics.counter("loyalty_http_responses", "HTTP responses by route and status",
                             ["route", "status"]).labels("gateway", route.name, str(response.status_code)).inc()
     log.info("http_request", method=route.method, route=route.path, status=response.status_code,
              duration_ms=elapsed_ms, key_id=getattr(principal, "key_id", None))
     return response
+

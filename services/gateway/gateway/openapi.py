@@ -24,19 +24,27 @@ def build(routes, title="Loyalty platform API", version="1.0.0"):
     return spec.to_dict()
 
 
+def _path_schema(route, name):
+    kind = route.path_type(name)
+    if kind is int:
+        return {"type": "integer"}
+    if kind is str:
+        return {"type": "string"}
+    return {"type": "string", "format": "uuid"}
+
+
 def _operation(route):
     operation = {
         "operationId": route.name,
         "summary": route.summary,
         "description": route.description,
         "tags": [route.tag],
-        "parameters": [{"name": p, "in": "path", "required": True,
-                        "schema": {"type": "string", "format": "uuid" if p.endswith("_id") else None}}
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": _path_schema(route, p)}
                        for p in route.path_params],
         "responses": {str(route.status): {"description": "OK"}},
     }
-    for parameter in operation["parameters"]:
-        parameter["schema"] = {k: v for k, v in parameter["schema"].items() if v}
+    if route.query is not None:
+        operation["parameters"].append({"in": "query", "schema": route.query})
     if route.roles is not None:
         operation["security"] = [{"ApiKey": []}]
         operation["description"] += f"\n\nAllowed roles: {', '.join(route.roles)}."
@@ -50,6 +58,9 @@ def _operation(route):
                                     "content": {"application/json": {"schema": route.request}}}
     if route.response is not None:
         operation["responses"][str(route.status)]["content"] = {"application/json": {"schema": route.response}}
+    elif route.produces != "application/json":
+        operation["responses"][str(route.status)]["content"] = {
+            route.produces: {"schema": {"type": "string", "contentMediaType": route.produces}}}
     codes = [400, 401, 403, 404, 409, 422, 503] if route.roles is not None else [503]
     for code in codes:
         operation["responses"][str(code)] = {

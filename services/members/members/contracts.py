@@ -143,16 +143,31 @@ class SaleData(EventData):
     amount_satang = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class OrderData(EventData):
+    order_id = fields.String(required=True)
+    amount_satang = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 class PointsEarnedData(EventData):
     phone = Phone(required=True)
     points = fields.Integer(required=True, validate=validate.Range(min=0))
     balance = fields.Integer(required=True, validate=validate.Range(min=0))
     balance_seq = fields.Integer(required=True)
     sale = fields.Nested(SaleData, load_default=None, allow_none=True)
+    order = fields.Nested(OrderData, load_default=None, allow_none=True)
+
+
+class PointsChangedData(EventData):
+    """What members needs of points.redeemed, .voided, .adjusted and .expired: the new balance."""
+
+    phone = Phone(required=True)
+    balance = fields.Integer(required=True, validate=validate.Range(min=0))
+    balance_seq = fields.Integer(required=True)
 
 
 # Shared instances for the hot paths (a schema is stateless once built).
 POINTS_EARNED_DATA = PointsEarnedData()
+POINTS_CHANGED_DATA = PointsChangedData()
 MEMBER_CREATED = Member(only=("member_id", "shop_id", "phone", "status", "created_at"))
 AUTHENTICATE = Authenticate()
 PRINCIPAL = Principal()

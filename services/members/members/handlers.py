@@ -71,22 +71,26 @@ def create_operator_key(conn, label, outbox):
     return _issue_key(conn, outbox, "platform_operator", label=label)
 
 
-def record_earns(conn, events, outbox):
-    """Apply points.earned events: a phone-only member for each new phone, running totals
-    for all. Sums each phone's events first, then writes every member in one statement."""
+def record_points(conn, events, outbox, earned=True):
+    """Apply points events: a phone-only member for each new phone, and the running totals:
+    points received and purchases (sales and orders) from points.earned, the latest balance
+    from every event (the highest balance_seq wins). Sums each phone's events first, then
+    writes every member in one statement. Returns the members written."""
     by_phone = {}
     for event in events:
         data = event["data"]
-        sale = data["sale"]
         total = by_phone.setdefault((event["shop_id"], data["phone"]), {
             "member_id": uuid.uuid4(), "shop_id": event["shop_id"], "phone": data["phone"], "points": 0,
             "balance": 0, "seq": -1, "sales": 0, "spend": 0, "sale_at": None})
-        total["points"] += data["points"]
         if data["balance_seq"] > total["seq"]:
             total["seq"], total["balance"] = data["balance_seq"], data["balance"]
-        if sale:
+        if not earned:
+            continue
+        total["points"] += data["points"]
+        purchase = data.get("sale") or data.get("order")
+        if purchase:
             total["sales"] += 1
-            total["spend"] += sale["amount_satang"]
+            total["spend"] += purchase["amount_satang"]
             total["sale_at"] = max(filter(None, (total["sale_at"], event["occurred_at"])))
     if not by_phone:
         return []

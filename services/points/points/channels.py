@@ -122,6 +122,13 @@ def _qr_result(qr, secret):
             "expires_at": qr["expires_at"].isoformat(), "claimed": qr["claimed_at"] is not None}
 
 
+def read_qr(conn, shop_id, qr_id, secret):
+    qr = store.channels.qr(conn, shop_id, qr_id)
+    if qr is None:
+        raise errors.qr_not_found(qr_id)
+    return _qr_result(qr, secret)
+
+
 def claim_qr(conn, cmd, outbox, secret, now):
     """A member scans staff's one-time QR: the sale's points are theirs, once. A retry by the
     same member answers the same sale. Errors: qr_invalid (altered, another shop's),

@@ -163,6 +163,7 @@ class Void(Keyed):
     entry_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=TEXT)
     actor = fields.Nested(Actor, required=True)
+    at_branch = fields.UUID(load_default=None, allow_none=True)  # a branch's staff void only there
 
     @validates_schema
     def _one_target(self, data, **kwargs):
@@ -193,6 +194,11 @@ class CreateQr(Keyed):
     amount = Money(required=True, minimum=1, maximum=MAX_SPEND_SATANG)
     receipt_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
     actor = fields.Nested(Actor, required=True)
+
+
+class QrRef(Schema):
+    shop_id = fields.UUID(required=True)
+    qr_id = fields.UUID(required=True)
 
 
 class ClaimQr(Schema):

@@ -1,5 +1,5 @@
 """Errors of the points service: chassis error kinds with points' codes (the RPC contract)."""
-from chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound  # noqa: F401
+from chassis.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound  # noqa: F401
 
 
 def earn_rule_missing(shop_id):
@@ -48,6 +48,14 @@ def shop_not_found(shop_id):
 def branch_not_found(branch_id):
     return NotFound("branch_not_found", f"branch {branch_id} does not exist in this shop",
                     {"branch_id": ["unknown branch"]})
+
+
+def wrong_branch():
+    return Forbidden("wrong_branch", "this was recorded at another branch", {"sale_id": ["not your branch"]})
+
+
+def qr_not_found(qr_id):
+    return NotFound("qr_not_found", f"no QR code {qr_id} in this shop", {"qr_id": ["unknown"]})
 
 
 def not_voidable(kind):

@@ -27,6 +27,8 @@ def void(conn, cmd, outbox):
         target = store.ledger.entry(conn, shop_id, cmd["entry_id"])
     if target["kind"] not in VOIDABLE or target["points"] <= 0:
         raise errors.not_voidable(target["kind"])
+    if cmd.get("at_branch") is not None and target["branch_id"] != cmd["at_branch"]:
+        raise errors.wrong_branch()
     store.ledger.lock_account(conn, shop_id, target["phone"])
     if store.ledger.fully_voided(conn, target["entry_id"]):
         raise errors.already_voided()

@@ -104,3 +104,33 @@ def test_many_events_for_one_phone_arriving_together_add_up_exactly(members, sho
     found = member(members, shop_id)
     assert (found["sales_count"], found["lifetime_points"], found["points_balance"], found["spend"]) == (
         30, 60, 60, "1500.00")
+
+
+def publish_as(config, routing_key, envelope):
+    exchange = Exchange("points.events", type="topic", durable=True)
+    with get_producer(config["AMQP_URI"]) as producer:
+        producer.publish(envelope, exchange=exchange, routing_key=routing_key, serializer="json")
+
+
+def test_later_balances_from_spends_and_expiry_reach_the_member(members, shop, config):
+    shop_id = shop["shop"]["shop_id"]
+    publish(config, earned(shop_id, points=10, balance=10, seq=1))
+    member(members, shop_id)
+    publish_as(config, "redeemed.v1", outbox.envelope("points.redeemed", 1, shop_id, {
+        "entry_id": 2, "phone": "+66812345678", "points": -4, "balance": 6, "balance_seq": 2}))
+    publish_as(config, "expired.v1", outbox.envelope("points.expired", 1, shop_id, {
+        "entry_id": 3, "phone": "+66812345678", "points": -6, "balance": 0, "balance_seq": 3, "lots": 1}))
+    deadline = time.monotonic() + 10
+    while member(members, shop_id)["points_balance"] != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = member(members, shop_id)
+    assert (found["points_balance"], found["lifetime_points"], found["sales_count"]) == (0, 10, 1)
+
+
+def test_an_order_counts_as_a_purchase(members, shop, config):
+    shop_id = shop["shop"]["shop_id"]
+    envelope = earned(shop_id, points=40, balance=40, seq=1)
+    envelope["data"].update(sale=None, order={"order_id": "ORD-9", "amount_satang": 100000}, source="order")
+    publish(config, envelope)
+    found = member(members, shop_id)
+    assert (found["sales_count"], found["spend"], found["lifetime_points"]) == (1, "1000.00", 40)

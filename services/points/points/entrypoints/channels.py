@@ -35,6 +35,13 @@ class Channels:
         return {**result, "replayed": replayed}
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def get_qr(self, request):
+        """A one-time QR (its token, to show again), or qr_not_found."""
+        cmd = load(contracts.QrRef(), request)
+        with self.db.connection() as conn:
+            return channels.read_qr(conn, cmd["shop_id"], cmd["qr_id"], self.qr_secret)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def claim_qr(self, request):
         """A member's scan of a one-time QR: its sale's points, once (50 racing scans: one earn).
         Errors: qr_invalid, qr_expired, qr_already_used. Event: points.earned (source qr)."""

@@ -177,3 +177,12 @@ def test_welcome_points_are_an_earned_credit(points, db):
     assert welcome["balance"] == 100
     event = db.execute("SELECT envelope FROM outbox WHERE routing_key = 'earned.v1'").fetchone()["envelope"]
     assert (event["data"]["kind"], event["data"]["source"], event["data"]["points"]) == ("welcome", "welcome", 100)
+
+
+def test_a_branchs_staff_void_only_sales_of_their_branch(points):
+    from .conftest import OTHER_BRANCH
+
+    earned = points.earn(sale(amount="250"))
+    with pytest.raises(errors.Forbidden) as caught:
+        points.void(void_request(sale_id=earned["sale_id"], at_branch=str(OTHER_BRANCH)))
+    assert caught.value.code == "wrong_branch"

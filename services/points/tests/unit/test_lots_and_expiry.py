@@ -54,7 +54,8 @@ def test_a_time_zone_with_daylight_saving_still_ends_the_day_locally():
     assert end_of_day(datetime.date(2024, 3, 10), "America/New_York") == at(2024, 3, 11, 3, 59, 59, 999999)
 
 
-@pytest.mark.parametrize("mode,months", [("months", None), ("months", 0), ("months", 25), ("never", 3), ("weekly", None)])
+@pytest.mark.parametrize("mode,months", [
+    ("months", None), ("months", 0), ("months", 25), ("never", 3), ("weekly", None)])
 def test_invalid_policies_are_refused(mode, months):
     with pytest.raises(ValueError):
         ExpiryPolicy(mode, months)
