@@ -153,6 +153,7 @@ class RefundSpend(Schema):
     spend_key = fields.String(required=True, validate=KEY)
     reason = fields.String(required=True, validate=TEXT)
     actor = fields.Nested(Actor, required=True)
+    cancel_if_absent = fields.Boolean(load_default=False)  # never spent: cancel the key instead
 
 
 class Void(Keyed):

@@ -41,6 +41,11 @@ def spend_not_found(spend_key):
     return NotFound("spend_not_found", f"no spend {spend_key} in this shop", {"spend_key": ["unknown"]})
 
 
+def spend_cancelled(spend_key):
+    return Conflict("spend_cancelled", f"spend {spend_key} was cancelled before it was made",
+                    {"idempotency_key": ["cancelled"]})
+
+
 def shop_not_found(shop_id):
     return NotFound("shop_not_found", f"shop {shop_id} does not exist", {"shop_id": ["unknown shop"]})
 

@@ -12,12 +12,15 @@ def spend(conn, cmd, outbox):
     All or nothing: insufficient_points when the balance is short. Event: points.redeemed."""
     fingerprint = handlers.fingerprint_of(cmd)
     shop_id, key = cmd["shop_id"], cmd["idempotency_key"]
-    store.ledger.lock_account(conn, shop_id, cmd["phone"])  # first: a replay check under the lock is final
+    store.ledger.lock_spend_key(conn, shop_id, key)  # a cancellation of this key waits, or is seen
+    store.ledger.lock_account(conn, shop_id, cmd["phone"])  # a replay check under the lock is final
     prior = store.ledger.spend(conn, shop_id, key)
     if prior is not None:
         if prior["fingerprint"] != fingerprint:
             raise errors.idempotency_key_reused()
         return _spend_result(prior), True
+    if store.ledger.spend_cancelled(conn, shop_id, key):
+        raise errors.spend_cancelled(key)
     entry, _ = ledger.debit(conn, shop_id=shop_id, phone=cmd["phone"], points=cmd["points"], kind="redeem",
                             source="rewards", actor=cmd["actor"], reason=cmd["reason"], ref=key)
     store.ledger.insert_spend(conn, shop_id=shop_id, spend_key=key, phone=cmd["phone"], points=cmd["points"],
@@ -38,17 +41,26 @@ def _spend_result(row):
 
 def refund_spend(conn, cmd, outbox):
     """Give a spend's points back to the lots they came from (a cancelled redemption).
-    Once per spend; a repeat answers the first refund. Event: points.voided (target_kind redeem)."""
+    Once per spend; a repeat answers the first refund. Event: points.voided (target_kind redeem).
+
+    With `cancel_if_absent`, a key that was never spent is cancelled instead (answer
+    `cancelled: true`, no points): a spend with it arriving later is refused, so a caller
+    that lost track of its spend (a timeout, a crash) can settle it either way, once."""
     shop_id = cmd["shop_id"]
+    store.ledger.lock_spend_key(conn, shop_id, cmd["spend_key"])
     found = store.ledger.spend(conn, shop_id, cmd["spend_key"])
     if found is None:
-        raise errors.spend_not_found(cmd["spend_key"])
+        if not cmd["cancel_if_absent"]:
+            raise errors.spend_not_found(cmd["spend_key"])
+        store.ledger.cancel_spend(conn, shop_id, cmd["spend_key"], cmd["reason"])
+        return {"spend_key": cmd["spend_key"], "points": 0, "entry_id": None, "balance": None,
+                "cancelled": True}, False
     store.ledger.lock_account(conn, shop_id, found["phone"])
     found = store.ledger.spend(conn, shop_id, cmd["spend_key"], lock=True)
     if found["refund_entry_id"] is not None:
         refund = store.ledger.entry_result(conn, found["refund_entry_id"])
         return {"spend_key": found["spend_key"], "points": found["points"], "entry_id": refund["entry_id"],
-                "balance": refund["balance_after"]}, True
+                "balance": refund["balance_after"], "cancelled": False}, True
     entry = store.ledger.give_back(
         conn, found["entry_id"], shop_id=shop_id, phone=found["phone"], kind="void", points=found["points"],
         source="rewards", actor_type=cmd["actor"]["type"], actor_id=cmd["actor"].get("id"), reason=cmd["reason"],
@@ -61,7 +73,7 @@ def refund_spend(conn, cmd, outbox):
                   target_kind="redeem", requested=found["points"], recovered=found["points"], unrecovered=0,
                   void_id=None)
     return {"spend_key": found["spend_key"], "points": found["points"], "entry_id": entry["entry_id"],
-            "balance": entry["balance_after"]}, False
+            "balance": entry["balance_after"], "cancelled": False}, False
 
 
 def credit(conn, cmd, outbox):

@@ -128,6 +128,27 @@ WHERE shop_id = %(shop_id)s AND spend_key = %(spend_key)s AND refund_entry_id IS
 REFUND_ENTRY = "SELECT entry_id, balance_after, account_seq FROM entries WHERE entry_id = %(entry_id)s"
 
 
+LOCK_SPEND_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0))"
+CANCELLED = "SELECT reason FROM spend_cancellations WHERE shop_id = %(shop_id)s AND spend_key = %(spend_key)s"
+CANCEL = """
+INSERT INTO spend_cancellations (shop_id, spend_key, reason) VALUES (%(shop_id)s, %(spend_key)s, %(reason)s)
+ON CONFLICT (shop_id, spend_key) DO NOTHING
+"""
+
+
+def lock_spend_key(conn, shop_id, spend_key):
+    """Serialise a spend and a cancellation of the same key (taken before the account lock)."""
+    conn.execute(LOCK_SPEND_KEY, {"lock": f"spend:{shop_id}:{spend_key}"})
+
+
+def spend_cancelled(conn, shop_id, spend_key):
+    return conn.execute(CANCELLED, {"shop_id": shop_id, "spend_key": spend_key}).fetchone() is not None
+
+
+def cancel_spend(conn, shop_id, spend_key, reason):
+    conn.execute(CANCEL, {"shop_id": shop_id, "spend_key": spend_key, "reason": reason})
+
+
 def spend(conn, shop_id, spend_key, lock=False):
     return conn.execute(SPEND + (" FOR UPDATE OF s" if lock else ""),
                         {"shop_id": shop_id, "spend_key": spend_key}).fetchone()

@@ -186,3 +186,31 @@ def test_a_branchs_staff_void_only_sales_of_their_branch(points):
     with pytest.raises(errors.Forbidden) as caught:
         points.void(void_request(sale_id=earned["sale_id"], at_branch=str(OTHER_BRANCH)))
     assert caught.value.code == "wrong_branch"
+
+
+def test_a_spend_cancelled_before_it_arrived_is_refused_when_it_does(points, db):
+    points.earn(sale(amount="250"))
+    request = spend_request(4)
+    cancel = {"shop_id": str(SHOP), "spend_key": request["idempotency_key"], "reason": "redemption timed out",
+              "actor": {"type": "system", "id": "rewards"}, "cancel_if_absent": True}
+    first = points.refund_spend(cancel)
+    assert (first["cancelled"], first["points"]) == (True, 0)
+    with pytest.raises(errors.Conflict) as caught:
+        points.spend(request)
+    assert caught.value.code == "spend_cancelled"
+    assert points.refund_spend(cancel)["cancelled"] is True  # settled the same way again
+    assert balance_of(points) == 10
+    check_ledger(db)
+
+
+def test_cancel_if_absent_refunds_a_spend_that_was_made(points, db):
+    points.earn(sale(amount="250"))
+    request = spend_request(4)
+    points.spend(request)
+    cancel = {"shop_id": str(SHOP), "spend_key": request["idempotency_key"], "reason": "redemption failed",
+              "actor": {"type": "system", "id": "rewards"}, "cancel_if_absent": True}
+    refund = points.refund_spend(cancel)
+    assert (refund["cancelled"], refund["points"], refund["balance"]) == (False, 4, 10)
+    assert points.spend(request)["replayed"] is True  # the spend itself still replays
+    assert balance_of(points) == 10
+    check_ledger(db)

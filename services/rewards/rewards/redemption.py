@@ -1,0 +1,195 @@
+"""Redemption: one business transaction across rewards and points (a saga).
+
+    reserve (rewards: stock, per-member limit; state reserved)
+      -> spend (points, idempotent on 'redemption:<id>')
+      -> complete (rewards: coupon issued, state completed)       rewards.redeemed
+    or, when a step fails:
+      points refused the spend      -> failed (stock released)     rewards.redemption_failed
+      points did not answer, or the coupon could not be written
+                                    -> compensating -> refund_spend(cancel_if_absent) -> failed
+
+Each step is guarded by the state it starts from, so any number of drivers (the
+caller, its replays, the recovery sweep after a crash) can push the same
+redemption without doing anything twice: the spend is idempotent in points, a
+cancelled spend key can never be spent later, a completed redemption is never
+compensated and a compensating one is never completed.
+"""
+import datetime
+import uuid
+
+from chassis import errors as chassis_errors
+from chassis import idempotency
+from rewards import catalogue, coupons, domain, errors, event_contracts, store
+
+POINTS_REFUSALS = {"insufficient_points", "account_not_found", "spend_cancelled"}
+SYSTEM = {"type": "system", "id": "rewards"}
+
+
+class _Replay(Exception):
+    """Another call with the same key won the insert: roll back and answer as a replay."""
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC)
+
+
+def start(db, cmd, tier=None, now=None):
+    """Reserve: check the reward for this member, take one from stock, record the redemption.
+    Returns (redemption row, replayed)."""
+    now = now or _now()
+    fingerprint = idempotency.request_fingerprint(cmd)
+    shop_id, key = cmd["shop_id"], cmd["idempotency_key"]
+    try:
+        with db.transaction() as conn:
+            existing = store.redemption_by_key(conn, shop_id, key)
+            if existing is not None:
+                raise _Replay()
+            reward = catalogue.get(conn, shop_id, cmd["reward_id"])
+            if reward["kind"] == "delivery" and cmd["address"] is None:
+                raise errors.address_required()
+            if reward["kind"] != "delivery" and cmd["address"] is not None:
+                raise errors.not_for_kind("address", reward["kind"])
+            store.lock_member_reward(conn, shop_id, cmd["phone"], reward["reward_id"])
+            taken = store.taken(conn, shop_id, cmd["phone"], reward["reward_id"])
+            reasons = [r for r in domain.why_not(reward, now, tier=tier, taken=taken,
+                                                 as_member=cmd["actor"]["type"] == "member") if r != "out_of_stock"]
+            if reasons:
+                raise errors.not_redeemable(reasons[0])
+            if reward["stock_left"] is not None and not store.reserve_stock(conn, reward["reward_id"]):
+                raise errors.not_redeemable("out_of_stock")
+            redemption_id = uuid.uuid4()
+            spend = {"idempotency_key": f"redemption:{redemption_id}", "shop_id": str(shop_id),
+                     "phone": cmd["phone"], "points": reward["points_cost"],
+                     "reason": f"reward: {reward['name']}"[:500], "actor": cmd["actor"]}
+            row = store.insert_redemption(
+                conn, redemption_id=redemption_id, shop_id=shop_id, idempotency_key=key, fingerprint=fingerprint,
+                reward_id=reward["reward_id"], phone=cmd["phone"], points=reward["points_cost"], spend=spend,
+                actor=cmd["actor"], branch_id=cmd["branch_id"], address=cmd["address"])
+            if row is None:
+                raise _Replay()
+            return row, False
+    except _Replay:
+        pass
+    with db.connection() as conn:
+        existing = store.redemption_by_key(conn, shop_id, key)
+    if existing["fingerprint"] != fingerprint:
+        raise errors.idempotency_key_reused()
+    return existing, True
+
+
+def drive(db, points, outbox, row, log=None):
+    """Push a redemption as far as it goes now; returns its row afterwards."""
+    if row["state"] == "reserved":
+        try:
+            spent = points.call("spend", row["spend"])
+        except (chassis_errors.Conflict, chassis_errors.NotFound) as exc:
+            if exc.code in POINTS_REFUSALS:
+                return _fail(db, outbox, row, ("reserved",), exc.code, exc.message)
+            return _compensate(db, points, outbox, row, exc.code, exc.message, log)
+        except Exception as exc:  # no answer, or an unexpected one: the spend may or may not be made
+            if log:
+                log.warning("redemption_spend_unknown", redemption_id=str(row["redemption_id"]), error=repr(exc))
+            return _compensate(db, points, outbox, row, "points_unavailable",
+                               "the points service did not answer; no points were taken", log)
+        if spent.get("refunded"):  # given back by an earlier compensation: the redemption is over
+            return _fail(db, outbox, row, ("reserved",), "cancelled", "this redemption was cancelled")
+        try:
+            return _complete(db, outbox, row)
+        except Exception as exc:
+            if log:
+                log.error("redemption_complete_failed", redemption_id=str(row["redemption_id"]), error=repr(exc))
+            return _compensate(db, points, outbox, row, "coupon_failed",
+                               "the coupon could not be issued; the points were given back", log)
+    if row["state"] == "compensating":
+        return _compensate(db, points, outbox, row, row["failure_code"], row["failure_message"], log)
+    return row
+
+
+def _complete(db, outbox, row):
+    with db.transaction() as conn:
+        current = store.redemption(conn, row["redemption_id"], lock=True)
+        if current["state"] != "reserved":
+            return current
+        reward = store.reward(conn, current["shop_id"], current["reward_id"])
+        coupon = coupons.issue(conn, outbox, shop_id=current["shop_id"], reward=reward, phones=[current["phone"]],
+                               source="redemption", redemption_id=current["redemption_id"],
+                               points_cost=current["points"])[0]
+        done = store.settle(conn, current["redemption_id"], "completed", ("reserved",), coupon_id=coupon["coupon_id"])
+        outbox.add(conn, "rewards.redeemed", 1, current["shop_id"], event_contracts.REDEEMED.dump({
+            **done, "code": coupon["code"]}))
+        return done
+
+
+def _fail(db, outbox, row, from_states, code, message):
+    with db.transaction() as conn:
+        failed = store.settle(conn, row["redemption_id"], "failed", from_states, failure_code=code,
+                              failure_message=message)
+        if failed is None:
+            return store.redemption(conn, row["redemption_id"])
+        store.release_stock(conn, failed["reward_id"])
+        outbox.add(conn, "rewards.redemption_failed", 1, failed["shop_id"], event_contracts.REDEMPTION_FAILED.dump(
+            failed))
+        return failed
+
+
+def _compensate(db, points, outbox, row, code, message, log=None):
+    """Give back (or cancel) the spend, then fail the redemption. If points cannot be
+    reached the redemption stays compensating, for the next driver."""
+    with db.transaction() as conn:
+        marked = store.settle(conn, row["redemption_id"], "compensating", ("reserved", "compensating"),
+                              failure_code=code, failure_message=message)
+        if marked is None:
+            return store.redemption(conn, row["redemption_id"])
+    try:
+        points.call("refund_spend", {"shop_id": str(marked["shop_id"]), "spend_key": marked["spend"]["idempotency_key"],
+                                     "reason": f"redemption undone: {code}"[:500], "actor": SYSTEM,
+                                     "cancel_if_absent": True})
+    except Exception as exc:
+        if log:
+            log.warning("redemption_compensation_pending", redemption_id=str(row["redemption_id"]), error=repr(exc))
+        return marked
+    return _fail(db, outbox, marked, ("compensating",), code, message)
+
+
+def refund_cancelled_delivery(db, points, row, log=None):
+    """Give back the points of a cancelled delivery (refund 'due' -> 'done'). Safe to repeat."""
+    try:
+        points.call("refund_spend", {"shop_id": str(row["shop_id"]), "spend_key": row["spend"]["idempotency_key"],
+                                     "reason": "delivery cancelled", "actor": SYSTEM})
+    except Exception as exc:
+        if log:
+            log.warning("delivery_refund_pending", redemption_id=str(row["redemption_id"]), error=repr(exc))
+        return False
+    with db.transaction() as conn:
+        store.set_refund(conn, row["redemption_id"], "done")
+    return True
+
+
+def recover(db, points, outbox, as_of, grace_seconds=60, limit=1000, log=None):
+    """The recovery sweep: every redemption left unsettled (reserved, compensating, a refund
+    due) since before `as_of - grace` is finished or undone. Safe to run again and in parallel."""
+    before = as_of - datetime.timedelta(seconds=grace_seconds)
+    totals = {"completed": 0, "failed": 0, "pending": 0, "refunded": 0}
+    with db.connection() as conn:
+        rows = store.unsettled(conn, before, limit)
+    for row in rows:
+        if row["state"] in ("reserved", "compensating"):
+            after = drive(db, points, outbox, row, log)
+            totals[after["state"] if after["state"] in ("completed", "failed") else "pending"] += 1
+        elif row["refund"] == "due":
+            totals["refunded" if refund_cancelled_delivery(db, points, row, log) else "pending"] += 1
+    return totals
+
+
+def result(conn, row, replayed=False):
+    """What a caller sees of a redemption."""
+    coupon = store.coupon(conn, row["coupon_id"]) if row["coupon_id"] else None
+    return {"redemption_id": str(row["redemption_id"]), "state": row["state"], "reward_id": str(row["reward_id"]),
+            "phone": row["phone"], "points": row["points"], "created_at": row["created_at"].isoformat(),
+            "coupon": coupon_view(coupon) if coupon else None, "address": row["address"],
+            "failure": {"code": row["failure_code"], "message": row["failure_message"]} if row["failure_code"]
+            else None, "refund": row["refund"], "replayed": replayed}
+
+
+def coupon_view(coupon):
+    return {**event_contracts.COUPON.dump(coupon), "display_code": coupon["code"][:4] + "-" + coupon["code"][4:]}

@@ -1,0 +1,201 @@
+import datetime
+import uuid
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from chassis import errors
+
+from .conftest import ADDRESS, PHONE, FakeMembers, SHOP, events, redeem_request, reward_request
+
+
+def redeem_quietly(config, request):
+    with ServiceRpcProxy("rewards", config, timeout=30) as proxy:
+        try:
+            return proxy.redeem(request)["state"]
+        except errors.ServiceError as exc:
+            return exc.code
+
+
+def test_a_redemption_spends_points_issues_a_coupon_and_a_replay_changes_nothing(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(stock=5))
+    request = redeem_request(reward["reward_id"])
+    first = rewards.redeem(request)
+    again = rewards.redeem(request)
+    assert first["state"] == "completed" and first["coupon"]["status"] == "issued"
+    assert (again["replayed"], again["coupon"]["code"]) == (True, first["coupon"]["code"])
+    assert fakes.balances[PHONE] == 900 and len(fakes.spends) == 1
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 4
+    assert [e["data"]["code"] for e in events(db, "rewards.redeemed")] == [first["coupon"]["code"]]
+    assert len(events(db, "rewards.coupon_issued")) == 1
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem({**request, "branch_id": None})
+    assert caught.value.code == "idempotency_key_reused"
+
+
+def test_not_enough_points_undoes_the_reservation_and_replays_say_so_again(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(points_cost=5000, stock=1))
+    request = redeem_request(reward["reward_id"])
+    for _ in range(2):
+        with pytest.raises(errors.Conflict) as caught:
+            rewards.redeem(request)
+        assert caught.value.code == "insufficient_points"
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 1
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 0
+    assert [e["data"]["failure_code"] for e in events(db, "rewards.redemption_failed")] == ["insufficient_points"]
+
+
+def test_a_hundred_concurrent_redemptions_of_a_stock_of_ten_give_exactly_ten(rewards, fakes, config, db):
+    fakes.balances[PHONE] = 100_000
+    reward = rewards.create_reward(reward_request(stock=10, points_cost=30))
+    outcomes = list(eventlet.GreenPool(100).imap(
+        lambda _: redeem_quietly(config, redeem_request(reward["reward_id"])), range(100)))
+    assert outcomes.count("completed") == 10 and outcomes.count("out_of_stock") == 90
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 10
+    assert fakes.balances[PHONE] == 100_000 - 10 * 30
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 0
+
+
+def test_a_member_with_points_for_three_redeeming_ten_times_at_once_gets_three(rewards, fakes, config, db):
+    fakes.balances[PHONE] = 350
+    reward = rewards.create_reward(reward_request(points_cost=100))
+    outcomes = list(eventlet.GreenPool(10).imap(
+        lambda _: redeem_quietly(config, redeem_request(reward["reward_id"])), range(10)))
+    assert outcomes.count("completed") == 3 and outcomes.count("insufficient_points") == 7
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 3
+    assert fakes.balances[PHONE] == 50
+
+
+def test_the_per_member_limit_holds_under_concurrency(rewards, fakes, config):
+    reward = rewards.create_reward(reward_request(points_cost=10, per_member_limit=2))
+    outcomes = list(eventlet.GreenPool(10).imap(
+        lambda _: redeem_quietly(config, redeem_request(reward["reward_id"])), range(10)))
+    assert outcomes.count("completed") == 2 and outcomes.count("limit_reached") == 8
+
+
+def test_points_that_never_answer_cancel_the_spend_and_release_the_stock(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(stock=1))
+    fakes.mode["spend"] = "silent"
+    request = redeem_request(reward["reward_id"])
+    with pytest.raises(errors.Unavailable) as caught:
+        rewards.redeem(request)
+    assert caught.value.code == "points_unavailable"
+    fakes.mode["spend"] = "ok"
+    key = db.execute("SELECT spend->>'idempotency_key' AS k FROM redemptions").fetchone()["k"]
+    assert key in fakes.cancelled  # a late spend with this key will be refused by points
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 1
+    assert fakes.balances[PHONE] == 1000
+
+
+def test_a_spend_whose_answer_was_lost_is_given_back(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request())
+    fakes.mode["spend"] = "lost_answer"
+    with pytest.raises(errors.Unavailable):
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert fakes.balances[PHONE] == 1000 and all(s["refunded"] for s in fakes.spends.values())
+    assert db.execute("SELECT state FROM redemptions").fetchone()["state"] == "failed"
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 0
+
+
+def test_when_points_is_down_for_both_steps_the_sweep_settles_later(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(stock=2))
+    fakes.mode.update(spend="lost_answer", refund="silent")
+    with pytest.raises(errors.Unavailable) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == "redemption_pending"
+    assert db.execute("SELECT state FROM redemptions").fetchone()["state"] == "compensating"
+    fakes.mode.update(spend="ok", refund="ok")
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)).isoformat()
+    assert rewards.run_recovery({"as_of": later}) == {"completed": 0, "failed": 1, "pending": 0, "refunded": 0}
+    assert rewards.run_recovery({"as_of": later}) == {"completed": 0, "failed": 0, "pending": 0, "refunded": 0}
+    assert fakes.balances[PHONE] == 1000
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 2
+
+
+@pytest.mark.parametrize("spent_before_crash", [False, True])
+def test_a_redemption_interrupted_by_a_crash_is_finished_by_the_sweep(rewards, fakes, db, spent_before_crash):
+    """The state a kill -9 leaves: reserved (and perhaps spent in points, never completed)."""
+    reward = rewards.create_reward(reward_request(stock=3))
+    rewards.redeem(redeem_request(reward["reward_id"]))  # a normal one alongside
+    crashed_id = uuid.uuid4()
+    spend = {"idempotency_key": f"redemption:{crashed_id}", "shop_id": SHOP, "phone": PHONE, "points": 100,
+             "reason": "reward: Free coffee", "actor": {"type": "staff", "id": "staff-1"}}
+    db.execute("UPDATE rewards SET stock_left = stock_left - 1")
+    db.execute("INSERT INTO redemptions (redemption_id, shop_id, idempotency_key, fingerprint, reward_id, phone, "
+               "points, spend, actor, created_at) VALUES (%s, %s, 'k-crash', 'f', %s, %s, 100, %s, %s, "
+               "now() - interval '10 minutes')",
+               (crashed_id, SHOP, reward["reward_id"], PHONE, __import__("json").dumps(spend),
+                '{"type": "staff", "id": "staff-1"}'))
+    if spent_before_crash:
+        fakes.spends[spend["idempotency_key"]] = {"spend_key": spend["idempotency_key"], "phone": PHONE,
+                                                  "points": 100, "balance": 800, "refunded": False}
+        fakes.balances[PHONE] -= 100
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    assert rewards.run_recovery({"as_of": now})["completed"] == 1
+    assert rewards.run_recovery({"as_of": now})["completed"] == 0
+    assert fakes.balances[PHONE] == 800  # two coupons, two spends, never three
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 2
+    assert db.execute("SELECT state FROM redemptions WHERE redemption_id = %s", (crashed_id,)).fetchone()["state"] \
+        == "completed"
+
+
+def test_a_delivery_reward_moves_through_its_statuses_and_a_cancellation_refunds(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(kind="delivery", name="Tote bag", stock=2))
+    with pytest.raises(errors.InvalidInput) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == "address_required"
+    done = rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
+    assert done["coupon"]["delivery"] == "requested" and done["address"]["postcode"] == "10110"
+    move = {"shop_id": SHOP, "redemption_id": done["redemption_id"], "actor": {"type": "staff", "id": "s"}}
+    rewards.move_delivery({**move, "status": "preparing"})
+    with pytest.raises(errors.InvalidInput) as caught:
+        rewards.move_delivery({**move, "status": "shipped"})
+    assert "tracking_no" in caught.value.fields
+    shipped = rewards.move_delivery({**move, "status": "shipped", "carrier": "Kerry", "tracking_no": "KX1"})
+    assert (shipped["delivery"], shipped["tracking_no"]) == ("shipped", "KX1")
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.move_delivery({**move, "status": "cancelled", "reason": "changed mind"})
+    assert caught.value.code == "delivery_status_refused"
+    rewards.move_delivery({**move, "status": "delivered"})
+    statuses = [e["data"]["status"] for e in events(db, "rewards.delivery_status_changed")]
+    assert statuses == ["preparing", "shipped", "delivered"]
+
+    second = rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
+    assert fakes.balances[PHONE] == 800
+    cancelled = rewards.move_delivery({"shop_id": SHOP, "redemption_id": second["redemption_id"],
+                                       "actor": {"type": "admin", "id": "a"}, "status": "cancelled",
+                                       "reason": "out of bags"})
+    assert (cancelled["status"], cancelled["points_refunded"]) == ("cancelled", True)
+    assert fakes.balances[PHONE] == 900
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 1
+    assert rewards.get_redemption({"shop_id": SHOP, "redemption_id": second["redemption_id"]})["refund"] == "done"
+
+
+def test_a_cancelled_delivery_whose_refund_failed_is_refunded_by_the_sweep(rewards, fakes, db):
+    reward = rewards.create_reward(reward_request(kind="delivery", name="Mug"))
+    done = rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
+    fakes.mode["refund"] = "silent"
+    moved = rewards.move_delivery({"shop_id": SHOP, "redemption_id": done["redemption_id"], "status": "cancelled",
+                                   "reason": "lost", "actor": {"type": "admin", "id": "a"}})
+    assert moved["points_refunded"] is False and fakes.balances[PHONE] == 900
+    fakes.mode["refund"] = "ok"
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)).isoformat()
+    assert rewards.run_recovery({"as_of": later})["refunded"] == 1
+    assert rewards.run_recovery({"as_of": later})["refunded"] == 0
+    assert fakes.balances[PHONE] == 1000
+
+
+def test_tier_and_visibility_rules_refuse_with_their_reason(rewards, fakes):
+    gold = rewards.create_reward(reward_request(tiers=["Gold"]))
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(gold["reward_id"]))
+    assert caught.value.code == "tier_not_allowed"
+    FakeMembers.tiers = {PHONE: "Gold"}
+    assert rewards.redeem(redeem_request(gold["reward_id"]))["state"] == "completed"
+    hidden = rewards.create_reward(reward_request(visible=False))
+    member = {"type": "member", "id": PHONE}
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(hidden["reward_id"], actor=member, branch_id=None))
+    assert caught.value.code == "hidden"
+    assert rewards.redeem(redeem_request(hidden["reward_id"]))["state"] == "completed"  # staff may
