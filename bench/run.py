@@ -23,9 +23,8 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
-import stack as launcher  # noqa: E402
-
 import ledger  # noqa: E402  (bench/ledger.py)
+import stack as launcher  # noqa: E402
 
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))

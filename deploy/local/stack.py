@@ -141,6 +141,12 @@ class Stack:
         if component.has_database:
             self._spawn(f"{component.name}-relay", ["-m", "chassis.relay", "--config", str(component.config)])
 
+    def restart_service(self, name):
+        """Start a component's service process again (after a test killed it); its relay stays."""
+        component = next(c for c in COMPONENTS if c.name == name)
+        module, cls = component.service_class.split(":")
+        self._spawn(name, ["-m", "chassis.run", "run", "--config", str(component.config), f"{module}:{cls}"])
+
     def _spawn(self, name, args):
         log = open(self.log_dir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(

@@ -14,6 +14,7 @@ from gateway import auth
 from gateway.auth import Principal
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.points import PointsRoutes
+from gateway.routes.rewards import RewardRoutes
 from gateway.routes.shops import ShopRoutes
 
 
@@ -25,7 +26,7 @@ class KeyCacheProvider(DependencyProvider):
         return self.cache
 
 
-class GatewayService(ShopRoutes, PointsRoutes, PlatformRoutes):
+class GatewayService(ShopRoutes, PointsRoutes, RewardRoutes, PlatformRoutes):
     name = "gateway"
 
     members = RpcClient("members")

@@ -52,7 +52,7 @@ class CodeError(ValueError):
 
 def check_value(digits):
     total = 0
-    for table, digit in zip(_MUL, digits):
+    for table, digit in zip(_MUL, digits, strict=False):
         total ^= table[digit]
     return total
 

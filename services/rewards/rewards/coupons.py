@@ -43,7 +43,7 @@ def issue(conn, outbox, *, shop_id, reward, phones, source, source_ref=None, red
               "delivery": "requested" if reward["kind"] == "delivery" else None, "issued_at": now,
               "expires_at": expires_at}
     rows = [{**common, "coupon_id": coupon_id, "code": code, "phone": phone, "external_code": external.get(coupon_id)}
-            for coupon_id, code, phone in zip(ids, made, phones)]
+            for coupon_id, code, phone in zip(ids, made, phones, strict=False)]
     store.insert_coupons(conn, rows)
     # One dump of the contract for the batch; each coupon changes only its own fields.
     template = event_contracts.COUPON.dump({**rows[0], "status": "issued", "carrier": None, "tracking_no": None,

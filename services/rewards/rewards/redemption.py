@@ -86,7 +86,7 @@ def drive(db, points, outbox, row, log=None):
             if exc.code in POINTS_REFUSALS:
                 return _fail(db, outbox, row, ("reserved",), exc.code, exc.message)
             return _compensate(db, points, outbox, row, exc.code, exc.message, log)
-        except Exception as exc:  # no answer, or an unexpected one: the spend may or may not be made
+        except Exception as exc:  # noqa: BLE001 - no answer, or an unknown one: the spend may or may not be made
             if log:
                 log.warning("redemption_spend_unknown", redemption_id=str(row["redemption_id"]), error=repr(exc))
             return _compensate(db, points, outbox, row, "points_unavailable",
@@ -95,7 +95,7 @@ def drive(db, points, outbox, row, log=None):
             return _fail(db, outbox, row, ("reserved",), "cancelled", "this redemption was cancelled")
         try:
             return _complete(db, outbox, row)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever broke the coupon, the points go back
             if log:
                 log.error("redemption_complete_failed", redemption_id=str(row["redemption_id"]), error=repr(exc))
             return _compensate(db, points, outbox, row, "coupon_failed",
@@ -144,7 +144,7 @@ def _compensate(db, points, outbox, row, code, message, log=None):
         points.call("refund_spend", {"shop_id": str(marked["shop_id"]), "spend_key": marked["spend"]["idempotency_key"],
                                      "reason": f"redemption undone: {code}"[:500], "actor": SYSTEM,
                                      "cancel_if_absent": True})
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - not settled now: the next driver (the sweep) retries
         if log:
             log.warning("redemption_compensation_pending", redemption_id=str(row["redemption_id"]), error=repr(exc))
         return marked
@@ -156,7 +156,7 @@ def refund_cancelled_delivery(db, points, row, log=None):
     try:
         points.call("refund_spend", {"shop_id": str(row["shop_id"]), "spend_key": row["spend"]["idempotency_key"],
                                      "reason": "delivery cancelled", "actor": SYSTEM})
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - not refunded now: the sweep retries
         if log:
             log.warning("delivery_refund_pending", redemption_id=str(row["redemption_id"]), error=repr(exc))
         return False

@@ -7,7 +7,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from chassis import errors
 
-from .conftest import ADDRESS, PHONE, FakeMembers, SHOP, events, redeem_request, reward_request
+from .conftest import ADDRESS, PHONE, SHOP, FakeMembers, events, redeem_request, reward_request
 
 
 def redeem_quietly(config, request):
