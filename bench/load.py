@@ -1,7 +1,8 @@
 """One load-generating process: `concurrency` green threads calling as fast as answers come.
 
     python bench/load.py <target> --concurrency 20 --seconds 15 --warmup 2 --setup '<json>'
-Targets: rpc_ceiling (echo.echo), earn_rpc (points.earn), earn_http (POST /sales on the gateway).
+Targets: rpc_ceiling (echo.echo), earn_rpc (points.earn), earn_http (POST /sales on the gateway),
+redeem_rpc (rewards.redeem: rewards + points).
 Prints one JSON line: operations counted after the warm-up, their latencies, errors.
 """
 import eventlet
@@ -25,6 +26,13 @@ CUSTOMERS = 5000  # a shop's regular customers: most sales are repeat visits
 
 def phone():
     return f"081{random.randrange(CUSTOMERS):07d}"
+
+
+def redeem_request(setup):
+    return lambda: {
+        "idempotency_key": uuid.uuid4().hex, "shop_id": setup["shop_id"], "reward_id": setup["reward_id"],
+        "phone": f"+6682{random.randrange(CUSTOMERS):07d}", "branch_id": setup["branch_id"],
+        "actor": {"type": "staff", "id": "bench"}}
 
 
 def rpc_caller(setup, service, method, make_request):
@@ -67,6 +75,8 @@ def make_caller(target, setup):
         return rpc_caller(setup, "echo", "echo", lambda: {"ping": 1})
     if target == "earn_rpc":
         return rpc_caller(setup, "points", "earn", earn_request(setup))
+    if target == "redeem_rpc":
+        return rpc_caller(setup, "rewards", "redeem", redeem_request(setup))
     if target == "earn_http":
         return http_caller(setup)
     raise SystemExit(f"unknown target {target}")

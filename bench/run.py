@@ -24,6 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import ledger  # noqa: E402  (bench/ledger.py)
+import rewards  # noqa: E402  (bench/rewards.py)
 import stack as launcher  # noqa: E402
 
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
@@ -31,8 +32,8 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
-LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http")
-LEDGER_ENTRIES = ("history_page", "expire_1m_lots")
+LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc")
+LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons")
 LOTS = int(os.environ.get("BENCH_LOTS", 1_000_000))
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -130,6 +131,9 @@ def main(argv):
         demo = launcher.load_demo(stack)
         setup = {"amqp_uri": amqp_uri, "shop_id": demo["shop_id"], "branch_id": demo["branch_id"],
                  "staff_key": demo["staff"], "gateway": stack.gateway_url.removeprefix("http://")}
+        points = next(c for c in launcher.COMPONENTS if c.name == "points")
+        if "redeem_rpc" in wanted:
+            setup["reward_id"] = rewards.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
         time.sleep(1)
         loads = [w for w in wanted if w in LOAD_ENTRIES]
         for name in (["rpc_ceiling"] + [w for w in loads if w != "rpc_ceiling"]) if loads else []:
@@ -139,13 +143,16 @@ def main(argv):
             ceiling = results["rpc_ceiling"]["ops_per_s"]
             for entry in results.values():
                 entry["ratio_to_rpc_ceiling"] = round(entry["ops_per_s"] / ceiling, 3) if ceiling else None
-        points = next(c for c in launcher.COMPONENTS if c.name == "points")
         if "history_page" in wanted:
             results["history_page"] = ledger.history_pages(stack, points, demo["shop_id"])
             sys.stderr.write(f"history_page: {json.dumps(results['history_page'])}\n")
         if "expire_1m_lots" in wanted:
             results["expire_1m_lots"] = ledger.expire_lots(stack, points, demo["shop_id"], lots=LOTS)
             sys.stderr.write(f"expire_1m_lots: {json.dumps(results['expire_1m_lots'])}\n")
+        if "issue_1m_coupons" in wanted:
+            rewards_component = next(c for c in launcher.COMPONENTS if c.name == "rewards")
+            results["issue_1m_coupons"] = rewards.issue_coupons(stack, rewards_component, demo["shop_id"])
+            sys.stderr.write(f"issue_1m_coupons: {json.dumps(results['issue_1m_coupons'])}\n")
     finally:
         stack.stop()
         stack.drop_databases()
@@ -160,7 +167,7 @@ def main(argv):
     width = max(len(n) for n in results)
     lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  other"]
     for name, r in results.items():
-        other = {k: v for k, v in r.items() if k in ("errors", "seconds", "lots", "events_published_seconds")}
+        other = {k: v for k, v in r.items() if k in ("errors", "seconds", "lots", "coupons", "events_published_seconds")}
         lines.append(f"{name:<{width}}  {r.get('ops_per_s', ''):>9}  {r.get('p50_ms', ''):>8}  "
                      f"{r.get('p99_ms', ''):>8}  {r.get('ratio_to_rpc_ceiling', ''):>6}  {other}")
     sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")

@@ -179,12 +179,15 @@ class Relay:
         """Publish one batch. Returns how many rows were claimed."""
         conn = self._db()
         with conn.transaction():
-            rows = conn.execute(CLAIM, {"limit": self.batch_size}).fetchall()
+            # Never a prepared statement here: a generic plan made while the outbox was small
+            # (a sequential scan) stays cached after a job writes a million rows, and every
+            # batch then scans the whole table. Planned each time, they use the indexes.
+            rows = conn.execute(CLAIM, {"limit": self.batch_size}, prepare=False).fetchall()
             if not rows:
                 return 0
             confirmed, unroutable = self.publisher.publish_batch(rows)
             if confirmed:
-                conn.execute(MARK, {"ids": list(confirmed), "unroutable": list(unroutable)})
+                conn.execute(MARK, {"ids": list(confirmed), "unroutable": list(unroutable)}, prepare=False)
         self.published_total += len(confirmed)
         self.unroutable_total += len(unroutable)
         if unroutable:

@@ -13,16 +13,24 @@ def _now():
     return datetime.datetime.now(datetime.UTC)
 
 
-def issue(conn, outbox, *, shop_id, reward, phones, source, source_ref=None, redemption_id=None, points_cost=0,
-          now=None, pause=None):
+def allocate(db, shop_id, count):
+    """Take `count` of the shop's code numbers in a transaction of their own, committed at
+    once: the shop row is locked for one statement, not for the caller's whole transaction
+    (which would serialise every redemption of a shop). Numbers of a transaction that later
+    rolls back are skipped, never reused: codes stay unique."""
+    with db.transaction() as conn:
+        return store.allocate_codes(conn, shop_id, count)
+
+
+def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_ref=None, redemption_id=None,
+          points_cost=0, now=None, pause=None):
     """Issue one coupon of `reward` per phone: the only place coupons are born (the issue RPC
-    and completed redemptions both come here). Codes are the shop's next sequence numbers,
-    permuted (see codes.py), so they are unique without a retry. `pause()` is called between
-    chunks of code generation (the service passes eventlet.sleep, so a million codes do not
-    stall other requests). Returns the coupon rows."""
+    and completed redemptions both come here). Codes are the shop's code numbers `allocated`
+    (see `allocate`), permuted (see codes.py), so they are unique without a retry. `pause()`
+    is called between chunks of code generation (the service passes eventlet.sleep, so a
+    million codes do not stall other requests). Returns the coupon rows."""
     now = now or _now()
     count = len(phones)
-    allocated = store.allocate_codes(conn, shop_id, count)
     key, first = bytes(allocated["code_key"]), allocated["first"]
     made = []
     for start in range(0, count, GENERATE_CHUNK):
@@ -58,7 +66,7 @@ def issue(conn, outbox, *, shop_id, reward, phones, source, source_ref=None, red
     return rows
 
 
-def issue_batch(conn, cmd, outbox, pause=None):
+def issue_batch(db, conn, cmd, outbox, pause=None):
     """The issue RPC's work: coupons without points, for campaigns, stamp cards, welcome."""
     reward = store.reward(conn, cmd["shop_id"], cmd["reward_id"], lock=True)
     if reward is None:
@@ -72,8 +80,9 @@ def issue_batch(conn, cmd, outbox, pause=None):
     if reward["stock_left"] is not None and not store.reserve_stock(conn, reward["reward_id"], count):
         raise errors.Conflict("out_of_stock", f"fewer than {count} left in stock",
                               {"phones": [f"only {reward['stock_left']} left in stock"]})
-    rows = issue(conn, outbox, shop_id=cmd["shop_id"], reward=reward, phones=cmd["phones"], source=cmd["source"],
-                 source_ref=cmd["source_ref"], now=now, pause=pause)
+    allocated = allocate(db, cmd["shop_id"], count)
+    rows = issue(conn, outbox, allocated=allocated, shop_id=cmd["shop_id"], reward=reward, phones=cmd["phones"],
+                 source=cmd["source"], source_ref=cmd["source_ref"], now=now, pause=pause)
     shown = rows if count <= 100 else rows[:0]
     return {"issued": count, "reward_id": str(reward["reward_id"]),
             "expires_at": rows[0]["expires_at"].isoformat() if rows[0]["expires_at"] else None,

@@ -106,18 +106,20 @@ def drive(db, points, outbox, row, log=None):
 
 
 def _complete(db, outbox, row):
+    allocated = coupons.allocate(db, row["shop_id"], 1)
     with db.transaction() as conn:
         current = store.redemption(conn, row["redemption_id"], lock=True)
         if current["state"] != "reserved":
             return current
         reward = store.reward(conn, current["shop_id"], current["reward_id"])
-        coupon = coupons.issue(conn, outbox, shop_id=current["shop_id"], reward=reward, phones=[current["phone"]],
+        coupon = coupons.issue(conn, outbox, allocated=allocated, shop_id=current["shop_id"], reward=reward, phones=[current["phone"]],
                                source="redemption", redemption_id=current["redemption_id"],
                                points_cost=current["points"])[0]
         done = store.settle(conn, current["redemption_id"], "completed", ("reserved",), coupon_id=coupon["coupon_id"])
         outbox.add(conn, "rewards.redeemed", 1, current["shop_id"], event_contracts.REDEEMED.dump({
             **done, "code": coupon["code"]}))
-        return done
+        return {**done, "coupon": {**coupon, "status": "issued", "carrier": None, "tracking_no": None,
+                                   "used_at": None, "used_branch_id": None, "used_by": None, "expired_at": None}}
 
 
 def _fail(db, outbox, row, from_states, code, message):
@@ -183,7 +185,7 @@ def recover(db, points, outbox, as_of, grace_seconds=60, limit=1000, log=None):
 
 def result(conn, row, replayed=False):
     """What a caller sees of a redemption."""
-    coupon = store.coupon(conn, row["coupon_id"]) if row["coupon_id"] else None
+    coupon = row.get("coupon") or (store.coupon(conn, row["coupon_id"]) if row["coupon_id"] else None)
     return {"redemption_id": str(row["redemption_id"]), "state": row["state"], "reward_id": str(row["reward_id"]),
             "phone": row["phone"], "points": row["points"], "created_at": row["created_at"].isoformat(),
             "coupon": coupon_view(coupon) if coupon else None, "address": row["address"],

@@ -128,10 +128,14 @@ class RewardsService(ServiceBase):
         did not settle is `redemption_pending` (503): the recovery sweep finishes or undoes it.
         Events: rewards.redeemed + rewards.coupon_issued, or rewards.redemption_failed."""
         cmd = load(contracts.Redeem(), request)
-        shops.ensure(self.db, self.members, cmd["shop_id"])
-        tier = None
         with self.db.connection() as conn:
-            reward = catalogue.get(conn, cmd["shop_id"], cmd["reward_id"])
+            known = store.shop(conn, cmd["shop_id"]) is not None
+            reward = store.reward(conn, cmd["shop_id"], cmd["reward_id"])
+        if not known:
+            shops.ensure(self.db, self.members, cmd["shop_id"])
+        if reward is None:
+            raise errors.reward_not_found(cmd["reward_id"])
+        tier = None
         if reward["tiers"]:
             tier = self._tier(cmd["shop_id"], cmd["phone"])
         row, replayed = redemption.start(self.db, cmd, tier=tier)
@@ -142,6 +146,8 @@ class RewardsService(ServiceBase):
             raise errors.redemption_failed(row["failure_code"], row["failure_message"])
         if row["state"] != "completed":
             raise errors.redemption_pending()
+        if "coupon" in row:
+            return redemption.result(None, row, replayed)
         with self.db.connection() as conn:
             return redemption.result(conn, row, replayed)
 
@@ -183,7 +189,7 @@ class RewardsService(ServiceBase):
         with self.db.transaction() as conn:
             result, replayed = idempotency.run_once(
                 conn, f"issue:{cmd['shop_id']}", cmd["idempotency_key"], fingerprint,
-                lambda: coupons.issue_batch(conn, cmd, self.outbox, pause=_pause))
+                lambda: coupons.issue_batch(self.db, conn, cmd, self.outbox, pause=_pause))
         return {**result, "replayed": replayed}
 
     @rpc(expected_exceptions=errors.EXPECTED)

@@ -18,6 +18,10 @@ def _with_images(coupon, shop_id):
 
 
 class RewardRoutes:
+    def _saga_timeout(self):
+        """A redemption may wait for points twice (the spend, then its cancellation): 3 RPC deadlines."""
+        return 3 * float(self.config.get("RPC_TIMEOUT", 5))
+
     @endpoint("POST", "/shops/{shop_id}/rewards", summary="Create a reward", roles=(ADMIN,),
               request=rc.CreateRewardBody, response=rc.Reward, status=201, tag="rewards")
     def create_reward(self, call, shop_id):
@@ -75,7 +79,7 @@ class RewardRoutes:
         result = self.rewards.call("redeem", {
             "idempotency_key": call.key, "fingerprint": call.fingerprint, "shop_id": shop_id, "phone": phone,
             "reward_id": str(body["reward_id"]), "branch_id": branch_id, "address": body["address"],
-            "actor": call.principal.actor}, timeout=30)
+            "actor": call.principal.actor}, timeout=self._saga_timeout())
         return result, result["replayed"]
 
     @endpoint("GET", "/shops/{shop_id}/redemptions/{redemption_id}", summary="A redemption and its coupon",
