@@ -46,7 +46,7 @@ def expire_lots(stack, points_component, shop_id, lots=1_000_000, lots_per_accou
     with psycopg.connect(dsn, autocommit=True) as conn:
         published_at = None
         while published_at is None:
-            if conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0] == 0:
+            if not conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)").fetchone()[0]:
                 published_at = time.perf_counter()
             else:
                 time.sleep(0.5)

@@ -23,8 +23,8 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
+import coupons_bench  # noqa: E402  (bench/coupons_bench.py)
 import ledger  # noqa: E402  (bench/ledger.py)
-import rewards  # noqa: E402  (bench/rewards.py)
 import stack as launcher  # noqa: E402
 
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
@@ -133,7 +133,7 @@ def main(argv):
                  "staff_key": demo["staff"], "gateway": stack.gateway_url.removeprefix("http://")}
         points = next(c for c in launcher.COMPONENTS if c.name == "points")
         if "redeem_rpc" in wanted:
-            setup["reward_id"] = rewards.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
+            setup["reward_id"] = coupons_bench.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
         time.sleep(1)
         loads = [w for w in wanted if w in LOAD_ENTRIES]
         for name in (["rpc_ceiling"] + [w for w in loads if w != "rpc_ceiling"]) if loads else []:
@@ -151,7 +151,7 @@ def main(argv):
             sys.stderr.write(f"expire_1m_lots: {json.dumps(results['expire_1m_lots'])}\n")
         if "issue_1m_coupons" in wanted:
             rewards_component = next(c for c in launcher.COMPONENTS if c.name == "rewards")
-            results["issue_1m_coupons"] = rewards.issue_coupons(stack, rewards_component, demo["shop_id"])
+            results["issue_1m_coupons"] = coupons_bench.issue_coupons(stack, rewards_component, demo["shop_id"])
             sys.stderr.write(f"issue_1m_coupons: {json.dumps(results['issue_1m_coupons'])}\n")
     finally:
         stack.stop()
@@ -167,7 +167,8 @@ def main(argv):
     width = max(len(n) for n in results)
     lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  other"]
     for name, r in results.items():
-        other = {k: v for k, v in r.items() if k in ("errors", "seconds", "lots", "coupons", "events_published_seconds")}
+        other = {k: v for k, v in r.items()
+                 if k in ("errors", "seconds", "lots", "coupons", "events_published_seconds")}
         lines.append(f"{name:<{width}}  {r.get('ops_per_s', ''):>9}  {r.get('p50_ms', ''):>8}  "
                      f"{r.get('p99_ms', ''):>8}  {r.get('ratio_to_rpc_ceiling', ''):>6}  {other}")
     sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")

@@ -236,8 +236,10 @@ def load_demo(stack):
     shop_id, admin = shop["shop"]["shop_id"], shop["admin_api_key"]
     branch = _post(f"{base}/shops/{shop_id}/branches", admin, {"name": "Siam Square"})
     staff = _post(f"{base}/shops/{shop_id}/staff", admin, {"name": "Nok", "branch_id": branch["branch_id"]})
+    reward = _post(f"{base}/shops/{shop_id}/rewards", admin, {"kind": "in_store", "name": "Free cookie",
+                                                              "points_cost": 5, "coupon_days": 30})
     return {"operator": operator, "shop_id": shop_id, "admin": admin, "branch_id": branch["branch_id"],
-            "staff": staff["api_key"]}
+            "staff": staff["api_key"], "reward_id": reward["reward_id"]}
 
 
 def banner(stack, demo):
@@ -259,6 +261,12 @@ def banner(stack, demo):
         "       -H 'Idempotency-Key: demo-1' -H 'Content-Type: application/json' \\",
         "       -d '{\"phone\": \"081-234-5678\", \"amount\": \"125.50\", \"receipt_no\": \"R-0001\"}'",
         f"  curl -s {base}/shops/{demo['shop_id']}/members/by-phone/0812345678 "
+        f"-H 'Authorization: Bearer {demo['staff']}'",
+        "", "Then redeem the demo reward 'Free cookie' (5 points) and use its coupon at the counter:",
+        f"  curl -s -X POST {base}/shops/{demo['shop_id']}/members/by-phone/0812345678/redemptions \\",
+        f"       -H 'Authorization: Bearer {demo['staff']}' -H 'Idempotency-Key: demo-2' \\",
+        f"       -H 'Content-Type: application/json' -d '{{\"reward_id\": \"{demo['reward_id']}\"}}'",
+        f"  curl -s -X POST {base}/shops/{demo['shop_id']}/coupons/<display_code>/use "
         f"-H 'Authorization: Bearer {demo['staff']}'",
         "", "Ctrl-C stops everything this started.", "",
     ]

@@ -1,7 +1,7 @@
 """Coupons: born only here (`issue`), used once at a counter (with an undo window), shipped,
 expired. Every change is written with its event in one transaction."""
 import datetime
-import uuid
+import random
 
 from rewards import codes, domain, errors, event_contracts, shops, store
 
@@ -22,13 +22,48 @@ def allocate(db, shop_id, count):
         return store.allocate_codes(conn, shop_id, count)
 
 
+EVENT_BATCH = 1000
+
+
+def ordered_ids(count, now):
+    """Coupon ids (text) in the layout of UUIDv7 (milliseconds first, then a random start
+    plus a counter): a batch's ids are unique, and append to the primary key's index in
+    order instead of landing on random pages of it."""
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    head = (millis << 80) | (0x7 << 76) | (random.getrandbits(12) << 64) | (0b10 << 62)
+    start = random.getrandbits(62) & ~((1 << 40) - 1)  # leaves room for any batch size below 2^40
+    ids = []
+    for i in range(count):
+        h = f"{head | ((start + i) & ((1 << 62) - 1)):032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return ids
+
+
+class Issued:
+    """The coupons of one issue: what they share, and each one's id, code, phone, external code."""
+
+    def __init__(self, common, ids, made, phones, external):
+        self.common, self.ids, self.codes, self.phones, self.external = common, ids, made, phones, external
+
+    def __len__(self):
+        return len(self.ids)
+
+    def row(self, i):
+        return {**self.common, "coupon_id": self.ids[i], "code": self.codes[i], "phone": self.phones[i],
+                "external_code": self.external.get(self.ids[i])}
+
+
 def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_ref=None, redemption_id=None,
           points_cost=0, now=None, pause=None):
     """Issue one coupon of `reward` per phone: the only place coupons are born (the issue RPC
     and completed redemptions both come here). Codes are the shop's code numbers `allocated`
     (see `allocate`), permuted (see codes.py), so they are unique without a retry. `pause()`
     is called between chunks of code generation (the service passes eventlet.sleep, so a
-    million codes do not stall other requests). Returns the coupon rows."""
+    million codes do not stall other requests).
+
+    Events: a coupon bought with points (a redemption) is one rewards.coupon_issued; coupons
+    given through the issue RPC are rewards.coupons_issued, up to 1,000 coupons per event
+    (a campaign of a million is a thousand events, not a million)."""
     now = now or _now()
     count = len(phones)
     key, first = bytes(allocated["code_key"]), allocated["first"]
@@ -39,7 +74,7 @@ def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_re
             pause()
     expires_at = domain.coupon_expiry(now, reward["coupon_days"], reward["valid_to"],
                                       shops.tz({"timezone": allocated["timezone"]}))
-    ids = [uuid.uuid4() for _ in range(count)]
+    ids = ordered_ids(count, now)
     external = {}
     if reward["code_source"] == "pool":
         external = store.take_pool_codes(conn, reward["reward_id"], ids)
@@ -50,20 +85,20 @@ def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_re
               "source": source, "source_ref": source_ref, "redemption_id": redemption_id, "points_cost": points_cost,
               "delivery": "requested" if reward["kind"] == "delivery" else None, "issued_at": now,
               "expires_at": expires_at}
-    rows = [{**common, "coupon_id": coupon_id, "code": code, "phone": phone, "external_code": external.get(coupon_id)}
-            for coupon_id, code, phone in zip(ids, made, phones, strict=False)]
-    store.insert_coupons(conn, rows)
-    # One dump of the contract for the batch; each coupon changes only its own fields.
-    template = event_contracts.COUPON.dump({**rows[0], "status": "issued", "carrier": None, "tracking_no": None,
-                                            "used_at": None, "used_branch_id": None, "used_by": None,
-                                            "expired_at": None})
-    if count == 1:
-        outbox.add(conn, "rewards.coupon_issued", 1, shop_id, template)
+    issued = Issued(common, ids, made, phones, external)
+    store.insert_coupons(conn, common, ids, made, phones, external, pause=pause)
+    if redemption_id is not None:
+        outbox.add(conn, "rewards.coupon_issued", 1, shop_id, event_contracts.COUPON.dump({
+            **issued.row(0), "status": "issued", "carrier": None, "tracking_no": None, "used_at": None,
+            "used_branch_id": None, "used_by": None, "expired_at": None}))
     else:
-        outbox.add_many(conn, "rewards.coupon_issued", 1, (
-            (shop_id, {**template, "coupon_id": str(row["coupon_id"]), "code": row["code"], "phone": row["phone"],
-                       "external_code": row["external_code"]}) for row in rows))
-    return rows
+        shared = event_contracts.COUPONS_ISSUED.dump({**common, "coupons": []})
+        outbox.add_many(conn, "rewards.coupons_issued", 1, (
+            (shop_id, {**shared, "coupons": [
+                {"coupon_id": str(ids[i]), "code": made[i], "phone": phones[i],
+                 "external_code": external.get(ids[i])} for i in range(start, min(start + EVENT_BATCH, count))]})
+            for start in range(0, count, EVENT_BATCH)))
+    return issued
 
 
 def issue_batch(db, conn, cmd, outbox, pause=None):
@@ -72,6 +107,9 @@ def issue_batch(db, conn, cmd, outbox, pause=None):
     if reward is None:
         raise errors.reward_not_found(cmd["reward_id"])
     now = _now()
+    if reward["kind"] == "delivery":
+        raise errors.InvalidInput("not_for_kind", "delivery rewards are redeemed with an address, not issued",
+                                  {"reward_id": ["a delivery reward cannot be issued without a redemption"]})
     if reward["status"] != "active":
         raise errors.not_redeemable("archived")
     if reward["valid_to"] is not None and now >= reward["valid_to"]:
@@ -81,13 +119,13 @@ def issue_batch(db, conn, cmd, outbox, pause=None):
         raise errors.Conflict("out_of_stock", f"fewer than {count} left in stock",
                               {"phones": [f"only {reward['stock_left']} left in stock"]})
     allocated = allocate(db, cmd["shop_id"], count)
-    rows = issue(conn, outbox, allocated=allocated, shop_id=cmd["shop_id"], reward=reward, phones=cmd["phones"],
-                 source=cmd["source"], source_ref=cmd["source_ref"], now=now, pause=pause)
-    shown = rows if count <= 100 else rows[:0]
+    issued = issue(conn, outbox, allocated=allocated, shop_id=cmd["shop_id"], reward=reward, phones=cmd["phones"],
+                   source=cmd["source"], source_ref=cmd["source_ref"], now=now, pause=pause)
+    expires_at = issued.common["expires_at"]
     return {"issued": count, "reward_id": str(reward["reward_id"]),
-            "expires_at": rows[0]["expires_at"].isoformat() if rows[0]["expires_at"] else None,
-            "coupons": [{"coupon_id": str(r["coupon_id"]), "code": r["code"], "phone": r["phone"],
-                         "external_code": r["external_code"]} for r in shown]}
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "coupons": [{"coupon_id": str(issued.ids[i]), "code": issued.codes[i], "phone": issued.phones[i],
+                         "external_code": issued.external.get(issued.ids[i])} for i in range(min(count, 100))]}
 
 
 def find(conn, shop_id, text, lock=False):
@@ -159,7 +197,8 @@ def move_delivery(conn, cmd, outbox):
     store.add_history(conn, coupon["coupon_id"], f"delivery_{cmd['status']}", actor=cmd["actor"],
                       reason=cmd["reason"], detail={"carrier": cmd["carrier"], "tracking_no": cmd["tracking_no"]})
     if cmd["status"] == "cancelled":
-        store.release_stock(conn, coupon["reward_id"])
+        if redemption["stock_reserved"]:
+            store.release_stock(conn, coupon["reward_id"])
         store.set_refund(conn, redemption["redemption_id"], "due")
     outbox.add(conn, "rewards.delivery_status_changed", 1, coupon["shop_id"], event_contracts.DELIVERY_CHANGED.dump({
         **moved, "redemption_id": redemption["redemption_id"], "previous": coupon["delivery"],

@@ -46,8 +46,6 @@ def redemption_failed(code, message):
         return not_redeemable(code)
     if code == "account_not_found":
         return NotFound(code, message, {"phone": ["has no points in this shop"]})
-    if code == "points_unavailable":
-        return Unavailable(code, message)
     return Conflict(code, message, {"reward_id": [message]})
 
 

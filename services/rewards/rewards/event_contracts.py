@@ -66,6 +66,30 @@ class Coupon(Schema):
     expired_at = fields.AwareDateTime(allow_none=True)
 
 
+class IssuedCoupon(Schema):
+    coupon_id = fields.UUID()
+    code = fields.String()
+    phone = fields.String()
+    external_code = fields.String(allow_none=True)
+
+
+class CouponsIssued(Schema):
+    """rewards.coupons_issued v1: coupons given through the issue RPC (a campaign, a stamp
+    card, a welcome), up to 1,000 per event; what they share, and each one's own fields."""
+
+    reward_id = fields.UUID()
+    reward_version = fields.Integer()
+    kind = fields.String()
+    name = fields.String()
+    branch_ids = fields.List(fields.UUID())
+    source = fields.String()
+    source_ref = fields.String(allow_none=True)
+    points_cost = fields.Integer()
+    issued_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime(allow_none=True)
+    coupons = fields.List(fields.Nested(IssuedCoupon))
+
+
 class CouponChange(Coupon):
     actor = fields.Nested(Actor, allow_none=True)
     reason = fields.String(allow_none=True)
@@ -114,6 +138,7 @@ class DeliveryChanged(Schema):
 REWARD = Reward()
 COUPON = Coupon()
 COUPON_CHANGE = CouponChange()
+COUPONS_ISSUED = CouponsIssued()
 REDEEMED = Redeemed()
 REDEMPTION_FAILED = RedemptionFailed()
 DELIVERY_CHANGED = DeliveryChanged()

@@ -4,15 +4,17 @@
       -> spend (points, idempotent on 'redemption:<id>')
       -> complete (rewards: coupon issued, state completed)       rewards.redeemed
     or, when a step fails:
-      points refused the spend      -> failed (stock released)     rewards.redemption_failed
-      points did not answer, or the coupon could not be written
+      points refused the spend, points did not answer, or the coupon could not be written
                                     -> compensating -> refund_spend(cancel_if_absent) -> failed
+                                       (stock released)                        rewards.redemption_failed
 
 Each step is guarded by the state it starts from, so any number of drivers (the
 caller, its replays, the recovery sweep after a crash) can push the same
 redemption without doing anything twice: the spend is idempotent in points, a
 cancelled spend key can never be spent later, a completed redemption is never
-compensated and a compensating one is never completed.
+compensated and a compensating one is never completed. Even a refusal goes
+through the cancellation: another driver's spend with the same key may still be
+on its way to points, and must not succeed after the redemption failed.
 """
 import datetime
 import uuid
@@ -21,7 +23,6 @@ from chassis import errors as chassis_errors
 from chassis import idempotency
 from rewards import catalogue, coupons, domain, errors, event_contracts, store
 
-POINTS_REFUSALS = {"insufficient_points", "account_not_found", "spend_cancelled"}
 SYSTEM = {"type": "system", "id": "rewards"}
 
 
@@ -41,6 +42,7 @@ def start(db, cmd, tier=None, now=None):
     shop_id, key = cmd["shop_id"], cmd["idempotency_key"]
     try:
         with db.transaction() as conn:
+            store.lock_key(conn, shop_id, key)  # a concurrent call with this key waits, then replays
             existing = store.redemption_by_key(conn, shop_id, key)
             if existing is not None:
                 raise _Replay()
@@ -55,7 +57,8 @@ def start(db, cmd, tier=None, now=None):
                                                  as_member=cmd["actor"]["type"] == "member") if r != "out_of_stock"]
             if reasons:
                 raise errors.not_redeemable(reasons[0])
-            if reward["stock_left"] is not None and not store.reserve_stock(conn, reward["reward_id"]):
+            stock_reserved = reward["stock_left"] is not None
+            if stock_reserved and not store.reserve_stock(conn, reward["reward_id"]):
                 raise errors.not_redeemable("out_of_stock")
             redemption_id = uuid.uuid4()
             spend = {"idempotency_key": f"redemption:{redemption_id}", "shop_id": str(shop_id),
@@ -64,7 +67,7 @@ def start(db, cmd, tier=None, now=None):
             row = store.insert_redemption(
                 conn, redemption_id=redemption_id, shop_id=shop_id, idempotency_key=key, fingerprint=fingerprint,
                 reward_id=reward["reward_id"], phone=cmd["phone"], points=reward["points_cost"], spend=spend,
-                actor=cmd["actor"], branch_id=cmd["branch_id"], address=cmd["address"])
+                actor=cmd["actor"], branch_id=cmd["branch_id"], address=cmd["address"], stock_reserved=stock_reserved)
             if row is None:
                 raise _Replay()
             return row, False
@@ -83,14 +86,13 @@ def drive(db, points, outbox, row, log=None):
         try:
             spent = points.call("spend", row["spend"])
         except (chassis_errors.Conflict, chassis_errors.NotFound) as exc:
-            if exc.code in POINTS_REFUSALS:
-                return _fail(db, outbox, row, ("reserved",), exc.code, exc.message)
             return _compensate(db, points, outbox, row, exc.code, exc.message, log)
         except Exception as exc:  # noqa: BLE001 - no answer, or an unknown one: the spend may or may not be made
             if log:
                 log.warning("redemption_spend_unknown", redemption_id=str(row["redemption_id"]), error=repr(exc))
             return _compensate(db, points, outbox, row, "points_unavailable",
-                               "the points service did not answer; no points were taken", log)
+                               "the points service did not answer in time; this redemption was undone "
+                               "(no points taken, or given back): try again with a new idempotency key", log)
         if spent.get("refunded"):  # given back by an earlier compensation: the redemption is over
             return _fail(db, outbox, row, ("reserved",), "cancelled", "this redemption was cancelled")
         try:
@@ -112,9 +114,9 @@ def _complete(db, outbox, row):
         if current["state"] != "reserved":
             return current
         reward = store.reward(conn, current["shop_id"], current["reward_id"])
-        coupon = coupons.issue(conn, outbox, allocated=allocated, shop_id=current["shop_id"], reward=reward, phones=[current["phone"]],
-                               source="redemption", redemption_id=current["redemption_id"],
-                               points_cost=current["points"])[0]
+        coupon = coupons.issue(conn, outbox, allocated=allocated, shop_id=current["shop_id"], reward=reward,
+                               phones=[current["phone"]], source="redemption",
+                               redemption_id=current["redemption_id"], points_cost=current["points"]).row(0)
         done = store.settle(conn, current["redemption_id"], "completed", ("reserved",), coupon_id=coupon["coupon_id"])
         outbox.add(conn, "rewards.redeemed", 1, current["shop_id"], event_contracts.REDEEMED.dump({
             **done, "code": coupon["code"]}))
@@ -128,7 +130,8 @@ def _fail(db, outbox, row, from_states, code, message):
                               failure_message=message)
         if failed is None:
             return store.redemption(conn, row["redemption_id"])
-        store.release_stock(conn, failed["reward_id"])
+        if failed["stock_reserved"]:
+            store.release_stock(conn, failed["reward_id"])
         outbox.add(conn, "rewards.redemption_failed", 1, failed["shop_id"], event_contracts.REDEMPTION_FAILED.dump(
             failed))
         return failed

@@ -114,18 +114,19 @@ def add_pool_codes(conn, reward_id, codes):
 def take_pool_codes(conn, reward_id, coupon_ids):
     rows = conn.execute(TAKE_POOL_CODES, {"reward_id": reward_id, "coupon_ids": coupon_ids,
                                           "count": len(coupon_ids)}).fetchall()
-    return {row["coupon_id"]: row["code"] for row in rows}
+    return {str(row["coupon_id"]): row["code"] for row in rows}
 
 
 # --- redemptions -------------------------------------------------------------------
 
 REDEMPTION_COLUMNS = """redemption_id, shop_id, idempotency_key, fingerprint, reward_id, phone, points, state, spend,
-    actor, branch_id, address, coupon_id, failure_code, failure_message, refund, created_at, settled_at"""
+    actor, branch_id, address, stock_reserved, coupon_id, failure_code, failure_message, refund, created_at,
+    settled_at"""
 INSERT_REDEMPTION = f"""
 INSERT INTO redemptions (redemption_id, shop_id, idempotency_key, fingerprint, reward_id, phone, points, spend,
-    actor, branch_id, address)
+    actor, branch_id, address, stock_reserved)
 VALUES (%(redemption_id)s, %(shop_id)s, %(idempotency_key)s, %(fingerprint)s, %(reward_id)s, %(phone)s, %(points)s,
-    %(spend)s, %(actor)s, %(branch_id)s, %(address)s)
+    %(spend)s, %(actor)s, %(branch_id)s, %(address)s, %(stock_reserved)s)
 ON CONFLICT (shop_id, idempotency_key) DO NOTHING
 RETURNING {REDEMPTION_COLUMNS}
 """
@@ -171,6 +172,11 @@ def redemption(conn, redemption_id, lock=False):
     return conn.execute(REDEMPTION + (" FOR UPDATE" if lock else ""), {"redemption_id": redemption_id}).fetchone()
 
 
+def lock_key(conn, shop_id, key):
+    """Serialise calls that carry the same idempotency key (the second replays the first)."""
+    conn.execute(LOCK_MEMBER_REWARD, {"lock": f"redemption-key:{shop_id}:{key}"})
+
+
 def lock_member_reward(conn, shop_id, phone, reward_id):
     """Serialise one member's redemptions of one reward (the per-member limit)."""
     conn.execute(LOCK_MEMBER_REWARD, {"lock": f"redeem:{shop_id}:{reward_id}:{phone}"})
@@ -207,7 +213,8 @@ COUPON_COLUMNS = """c.coupon_id, c.shop_id, c.code, c.reward_id, c.reward_versio
 COUPON_FIELDS = ("coupon_id", "shop_id", "code", "reward_id", "reward_version", "kind", "name", "branch_ids", "phone",
                  "source", "source_ref", "redemption_id", "points_cost", "external_code", "delivery", "issued_at",
                  "expires_at")
-COPY_COUPONS = f"COPY coupons ({', '.join(COUPON_FIELDS)}) FROM STDIN"
+VARYING = ("coupon_id", "code", "phone", "external_code")
+SHARED = tuple(f for f in COUPON_FIELDS if f not in VARYING)
 INSERT_COUPON = (f"INSERT INTO coupons ({', '.join(COUPON_FIELDS)}) VALUES "
                  f"({', '.join('%(' + f + ')s' for f in COUPON_FIELDS)})")
 COUPON_BY_CODE = f"SELECT {COUPON_COLUMNS} FROM coupons c WHERE c.shop_id = %(shop_id)s AND c.code = %(code)s"
@@ -237,7 +244,8 @@ COUPON_HISTORY = """SELECT action, branch_id, actor, reason, detail, at FROM cou
 WHERE coupon_id = %(coupon_id)s ORDER BY history_id"""
 EXPIRE_DUE = f"""
 WITH due AS (
-    SELECT coupon_id FROM coupons WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= %(as_of)s
+    SELECT coupon_id FROM coupons WHERE status = 'issued' AND kind <> 'delivery'
+      AND expires_at IS NOT NULL AND expires_at <= %(as_of)s
     ORDER BY expires_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 UPDATE coupons c SET status = 'expired', expired_at = %(as_of)s FROM due WHERE c.coupon_id = due.coupon_id
@@ -245,7 +253,8 @@ RETURNING {COUPON_COLUMNS}
 """
 WARN_DUE = f"""
 WITH due AS (
-    SELECT coupon_id FROM coupons WHERE status = 'issued' AND warned_at IS NULL AND expires_at IS NOT NULL
+    SELECT coupon_id FROM coupons WHERE status = 'issued' AND kind <> 'delivery' AND warned_at IS NULL
+      AND expires_at IS NOT NULL
       AND expires_at > %(as_of)s AND expires_at <= %(until)s
     ORDER BY expires_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
@@ -254,14 +263,42 @@ RETURNING {COUPON_COLUMNS}
 """
 
 
-def insert_coupons(conn, rows):
-    if len(rows) < 20:
+def _copy_text(value):
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, list):
+        value = "{" + ",".join(str(v) for v in value) + "}"
+    elif hasattr(value, "isoformat"):
+        value = value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+COPY_CHUNK = 20_000
+
+
+def insert_coupons(conn, common, ids, made, phones, external, pause=None):
+    """Write coupons that share `common` and differ in id, code, phone and external code.
+    One INSERT for a few; COPY in text format for a batch (the shared part of each line is
+    escaped once), `pause()` between chunks."""
+    if len(ids) < 20:
         with conn.cursor() as cur:
-            cur.executemany(INSERT_COUPON, rows)
+            cur.executemany(INSERT_COUPON, [{**common, "coupon_id": i, "code": c, "phone": p,
+                                             "external_code": external.get(i)}
+                                            for i, c, p in zip(ids, made, phones, strict=True)])
         return
-    with conn.cursor().copy(COPY_COUPONS) as copy:
-        for row in rows:
-            copy.write_row([row[f] for f in COUPON_FIELDS])
+    shared = "\t".join(_copy_text(common[f]) for f in COUPON_FIELDS if f not in VARYING)
+    with conn.cursor().copy(f"COPY coupons ({', '.join(VARYING + SHARED)}) FROM STDIN") as copy:
+        for start in range(0, len(ids), COPY_CHUNK):
+            lines = []
+            for i in range(start, min(start + COPY_CHUNK, len(ids))):
+                coupon_id = ids[i]
+                code = external.get(coupon_id)
+                lines.append(f"{coupon_id}\t{made[i]}\t{phones[i]}\t{_copy_text(code)}\t{shared}\n")
+            copy.write("".join(lines))
+            if pause is not None:
+                pause()
 
 
 def coupon_by_code(conn, shop_id, code, lock=False):

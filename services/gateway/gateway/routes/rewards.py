@@ -73,9 +73,8 @@ class RewardRoutes:
         within minutes (GET the redemption)."""
         body = call.body
         requested = None if body["branch_id"] is None else str(body["branch_id"])
-        branch_id = call.principal.branch_id if call.principal.role == STAFF else requested
-        if call.principal.role == STAFF:
-            auth.sale_branch(call.principal, requested)
+        # A branch's staff redeem at their branch; a manager names one; an admin may name none.
+        branch_id = auth.sale_branch(call.principal, requested) if call.principal.role == STAFF else requested
         result = self.rewards.call("redeem", {
             "idempotency_key": call.key, "fingerprint": call.fingerprint, "shop_id": shop_id, "phone": phone,
             "reward_id": str(body["reward_id"]), "branch_id": branch_id, "address": body["address"],

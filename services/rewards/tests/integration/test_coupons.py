@@ -126,13 +126,20 @@ def test_campaign_coupons_are_issued_in_one_idempotent_batch(rewards, db):
     assert first["issued"] == 3 and again["replayed"] is True and again["coupons"] == first["coupons"]
     assert len({c["code"] for c in first["coupons"]}) == 3
     assert db.execute("SELECT count(*) AS n FROM coupons WHERE source = 'campaign'").fetchone()["n"] == 3
-    assert [e["data"]["phone"] for e in events(db, "rewards.coupon_issued")] == phones
+    (batch,) = events(db, "rewards.coupons_issued")
+    assert [c["phone"] for c in batch["data"]["coupons"]] == phones and batch["data"]["source_ref"] == "campaign-1"
+    assert events(db, "rewards.coupon_issued") == []  # that one is for coupons bought with points
     with pytest.raises(errors.Conflict) as caught:
         rewards.issue_coupons(issue_request(reward["reward_id"], ["+66812345671"]))
     assert caught.value.code == "out_of_stock"
+    for bad in ("0812345678", "+66812345678\n"):
+        with pytest.raises(errors.InvalidInput) as caught:
+            rewards.issue_coupons(issue_request(reward["reward_id"], [bad]))
+        assert "phones.0" in caught.value.fields
+    parcel = rewards.create_reward(reward_request(kind="delivery"))
     with pytest.raises(errors.InvalidInput) as caught:
-        rewards.issue_coupons(issue_request(reward["reward_id"], ["0812345678"]))
-    assert "phones.0" in caught.value.fields
+        rewards.issue_coupons(issue_request(parcel["reward_id"], phones[:1]))
+    assert caught.value.code == "not_for_kind"
 
 
 def test_a_pool_reward_hands_out_the_shop_codes_once_each(rewards):
@@ -190,3 +197,8 @@ def test_the_report_counts_per_reward_and_branch_and_exports_csv(rewards):
     assert len(coupons_of_member) == 2
     empty = rewards.report({"shop_id": SHOP, "date_from": "2020-01-01", "date_to": "2020-01-31"})
     assert empty["rows"] == []
+    for bad, field in (({"date_to": "9999-12-31"}, "date_to"), ({"date_from": "2026-02-01", "date_to": "2026-01-01"},
+                                                                "date_to")):
+        with pytest.raises(errors.InvalidInput) as caught:
+            rewards.report({"shop_id": SHOP, **bad})
+        assert field in caught.value.fields

@@ -78,9 +78,11 @@ def test_points_that_never_answer_cancel_the_spend_and_release_the_stock(rewards
     reward = rewards.create_reward(reward_request(stock=1))
     fakes.mode["spend"] = "silent"
     request = redeem_request(reward["reward_id"])
-    with pytest.raises(errors.Unavailable) as caught:
+    with pytest.raises(errors.Conflict) as caught:
         rewards.redeem(request)
-    assert caught.value.code == "points_unavailable"
+    assert caught.value.code == "points_unavailable"  # settled: a 409 that says try again with a new key
+    with pytest.raises(errors.Conflict):
+        rewards.redeem(request)  # the replay answers the same
     fakes.mode["spend"] = "ok"
     key = db.execute("SELECT spend->>'idempotency_key' AS k FROM redemptions").fetchone()["k"]
     assert key in fakes.cancelled  # a late spend with this key will be refused by points
@@ -91,7 +93,7 @@ def test_points_that_never_answer_cancel_the_spend_and_release_the_stock(rewards
 def test_a_spend_whose_answer_was_lost_is_given_back(rewards, fakes, db):
     reward = rewards.create_reward(reward_request())
     fakes.mode["spend"] = "lost_answer"
-    with pytest.raises(errors.Unavailable):
+    with pytest.raises(errors.Conflict):
         rewards.redeem(redeem_request(reward["reward_id"]))
     assert fakes.balances[PHONE] == 1000 and all(s["refunded"] for s in fakes.spends.values())
     assert db.execute("SELECT state FROM redemptions").fetchone()["state"] == "failed"
@@ -123,8 +125,8 @@ def test_a_redemption_interrupted_by_a_crash_is_finished_by_the_sweep(rewards, f
              "reason": "reward: Free coffee", "actor": {"type": "staff", "id": "staff-1"}}
     db.execute("UPDATE rewards SET stock_left = stock_left - 1")
     db.execute("INSERT INTO redemptions (redemption_id, shop_id, idempotency_key, fingerprint, reward_id, phone, "
-               "points, spend, actor, created_at) VALUES (%s, %s, 'k-crash', 'f', %s, %s, 100, %s, %s, "
-               "now() - interval '10 minutes')",
+               "points, spend, actor, stock_reserved, created_at) VALUES (%s, %s, 'k-crash', 'f', %s, %s, 100, %s, "
+               "%s, true, now() - interval '10 minutes')",
                (crashed_id, SHOP, reward["reward_id"], PHONE, __import__("json").dumps(spend),
                 '{"type": "staff", "id": "staff-1"}'))
     if spent_before_crash:
@@ -199,3 +201,42 @@ def test_tier_and_visibility_rules_refuse_with_their_reason(rewards, fakes):
         rewards.redeem(redeem_request(hidden["reward_id"], actor=member, branch_id=None))
     assert caught.value.code == "hidden"
     assert rewards.redeem(redeem_request(hidden["reward_id"]))["state"] == "completed"  # staff may
+
+
+def test_a_refused_spend_cancels_its_key_so_a_late_duplicate_cannot_spend(rewards, fakes, db):
+    """A slow spend with the same key must not succeed after the redemption failed."""
+    reward = rewards.create_reward(reward_request(points_cost=2000))
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == "insufficient_points"
+    key = db.execute("SELECT spend->>'idempotency_key' AS k FROM redemptions").fetchone()["k"]
+    assert key in fakes.cancelled
+
+
+def test_unlimited_stock_made_limited_later_is_not_released_by_old_redemptions(rewards, fakes):
+    reward = rewards.create_reward(reward_request(kind="delivery", name="Cap"))
+    done = rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
+    rewards.update_reward({"shop_id": SHOP, "reward_id": reward["reward_id"], "stock": 5})
+    rewards.move_delivery({"shop_id": SHOP, "redemption_id": done["redemption_id"], "status": "cancelled",
+                           "reason": "sold out", "actor": {"type": "admin", "id": "a"}})
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 5
+
+
+def test_concurrent_calls_with_one_key_all_answer_the_one_redemption(rewards, fakes, config, db):
+    reward = rewards.create_reward(reward_request(stock=1, per_member_limit=1))
+    request = redeem_request(reward["reward_id"])
+
+    def redeem(_):
+        with ServiceRpcProxy("rewards", config, timeout=30) as proxy:
+            return proxy.redeem(request)["coupon"]["code"]
+
+    codes = set(eventlet.GreenPool(10).imap(redeem, range(10)))
+    assert len(codes) == 1 and fakes.balances[PHONE] == 900
+    assert db.execute("SELECT count(*) AS n FROM redemptions").fetchone()["n"] == 1
+
+
+def test_delivery_coupons_wait_for_their_parcel_and_never_expire(rewards, fakes):
+    reward = rewards.create_reward(reward_request(kind="delivery", name="Tumbler", coupon_days=1))
+    rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
+    later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).isoformat()
+    assert rewards.run_coupon_expiry({"as_of": later}) == {"expired": 0}
