@@ -31,7 +31,7 @@ def ordered_ids(count, now):
     order instead of landing on random pages of it."""
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
     head = (millis << 80) | (0x7 << 76) | (random.getrandbits(12) << 64) | (0b10 << 62)
-    start = random.getrandbits(62) & ~((1 << 40) - 1)  # leaves room for any batch size below 2^40
+    start = random.getrandbits(62)  # a batch counts up from here (mod 2^62): unique within it
     ids = []
     for i in range(count):
         h = f"{head | ((start + i) & ((1 << 62) - 1)):032x}"
