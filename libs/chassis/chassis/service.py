@@ -7,6 +7,7 @@ service's own port (config WEB_SERVER_ADDRESS).
 import datetime
 import json
 
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 from nameko.web.handlers import http
@@ -19,6 +20,7 @@ from chassis.outbox import Outbox
 
 
 class ServiceBase:
+    config = Config()
     db = Database()
     outbox = Outbox()
     log = ContextLogging()
@@ -40,7 +42,7 @@ class ServiceBase:
     @timer(interval=3600)
     def chassis_housekeeping(self):
         """Hourly: purge idempotency keys (7 days) and inbox ids (30 days) past retention."""
-        settings = self.container.config.get("RETENTION") or {}
+        settings = self.config.get("RETENTION") or {}
         with self.db.transaction() as conn:
             purged = housekeeping.run(
                 conn,

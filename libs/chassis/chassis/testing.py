@@ -123,13 +123,18 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
 
 def check_plumbing(container_factory, service_cls, config):
     """What every service with a database must do from day one: answer an RPC ping with its
-    database up, serve /healthz and /metrics (with the outbox backlog) on its own port."""
+    database up, serve /healthz and /metrics (with the outbox backlog) on its own port, and
+    run its hourly housekeeping."""
     import urllib.request
 
     from nameko.standalone.rpc import ServiceRpcProxy
+    from nameko.testing.services import entrypoint_hook
 
     name = service_cls.name
-    container_factory(service_cls, config).start()
+    container = container_factory(service_cls, config)
+    container.start()
+    with entrypoint_hook(container, "chassis_housekeeping") as housekeeping:
+        housekeeping()
     with ServiceRpcProxy(name, config, timeout=10) as proxy:
         assert proxy.ping() == {"service": name, "database": "up"}
     base = f"http://{config['WEB_SERVER_ADDRESS']}"

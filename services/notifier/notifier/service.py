@@ -1,11 +1,208 @@
-"""Entrypoints of the notifier service.
+"""The notifier: LINE and SMS messages from the platform's events, sent once each, with
+templates per shop and language, channel choice, opt-outs, quiet hours, retries and a
+delivery log. Contracts: contracts.py; events: event_contracts.py, docs/events.md."""
+import datetime
 
-Today it runs the platform's plumbing for real (its own database and
-migrations, outbox relay, ping, /healthz, /metrics); its business arrives with
-its own issue. Nothing here pretends otherwise.
-"""
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from chassis import errors, inbox
+from chassis.errors import load
+from chassis.events import event_handler
 from chassis.service import ServiceBase
+from notifier import contracts, domain, event_contracts, messages, providers, store, templates
+
+MESSAGE = event_contracts.MESSAGE
+
+
+class Providers(DependencyProvider):
+    """The real LINE and SMS clients, pointed at the URLs of the config (the fakes locally)."""
+
+    def setup(self):
+        config = self.container.config
+        self.line = providers.Line(config.get("LINE_API_URL") or "https://api.line.me")
+        self.sms = providers.Sms(config.get("THAIBULKSMS_URL") or "https://api-v2.thaibulksms.com")
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _channels_view(row):
+    """A shop's channels without their secrets."""
+    if row is None:
+        return None
+    return {"shop_id": str(row["shop_id"]), "shop_name": row["shop_name"], "line_linked": bool(row["line_token"]),
+            "sms_enabled": row["sms_enabled"], "sms_provider": row["sms_provider"], "sms_sender": row["sms_sender"],
+            "timezone": row["timezone"], "language": row["language"],
+            "quiet_start": row["quiet_start"].isoformat(), "quiet_end": row["quiet_end"].isoformat()}
 
 
 class NotifierService(ServiceBase):
     name = "notifier"
+    providers = Providers()
+
+    # --- settings ----------------------------------------------------------------
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def save_channels(self, request):
+        """A shop's LINE channel access token, SMS provider (thaibulksms or webhook) with its sender
+        and credentials, language and quiet hours. Secrets are stored, never returned or logged."""
+        cmd = load(contracts.Channels(), request)
+        with self.db.transaction() as conn:
+            current = store.shop(conn, cmd["shop_id"]) or {}
+            row = store.save_shop(conn, **{
+                **cmd, "quiet_start": cmd["quiet_start"] or current.get("quiet_start") or datetime.time(21),
+                "quiet_end": cmd["quiet_end"] or current.get("quiet_end") or datetime.time(8)})
+        return _channels_view(row)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def get_channels(self, request):
+        cmd = load(contracts.ShopRef(), request)
+        with self.db.connection() as conn:
+            row = store.shop(conn, cmd["shop_id"])
+        if row is None:
+            raise errors.NotFound("channels_not_found", "this shop has set no channels", {"shop_id": ["no channels"]})
+        return _channels_view(row)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def set_contact(self, request):
+        """What the notifier knows of a member: name, language, LINE user id (and whether they
+        blocked the shop), opt-outs of marketing and of transactional messages."""
+        cmd = load(contracts.Contact(), request)
+        with self.db.transaction() as conn:
+            row = store.save_contact(conn, **cmd)
+        return {**row, "shop_id": str(row["shop_id"]), "updated_at": row["updated_at"].isoformat()}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def set_template(self, request):
+        """A shop's text for a trigger and language; fields in braces, only the trigger's own."""
+        cmd = load(contracts.Template(), request)
+        try:
+            templates.check(cmd["trigger"], cmd["body"])
+        except templates.TemplateError as exc:
+            raise errors.InvalidInput("invalid_template", str(exc), {"body": [str(exc)]}) from None
+        with self.db.transaction() as conn:
+            store.save_template(conn, cmd["shop_id"], cmd["trigger"], cmd["language"], cmd["body"])
+        return {"trigger": cmd["trigger"], "language": cmd["language"], "body": cmd["body"]}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def preview(self, request):
+        """The text a trigger would send (the shop's template, or `body`, or the default)."""
+        cmd = load(contracts.Preview(), request)
+        body = cmd["body"]
+        if body is not None:
+            try:
+                templates.check(cmd["trigger"], body)
+            except templates.TemplateError as exc:
+                raise errors.InvalidInput("invalid_template", str(exc), {"body": [str(exc)]}) from None
+        with self.db.connection() as conn:
+            body = body or store.template(conn, cmd["shop_id"], cmd["trigger"], cmd["language"]) or \
+                templates.DEFAULTS[(cmd["trigger"], cmd["language"])]
+            shop = store.shop(conn, cmd["shop_id"]) or {}
+        text = templates.render(body, {"shop": shop.get("shop_name"), **cmd["values"]})
+        return {"text": text, "sms_parts": domain.sms_parts(text)[1]}
+
+    # --- the delivery log --------------------------------------------------------
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def messages(self, request):
+        """The delivery log, newest first, by member, campaign or status."""
+        cmd = load(contracts.Messages(), request)
+        with self.db.connection() as conn:
+            rows = store.messages(conn, cmd["shop_id"], cmd["phone"], cmd["campaign_id"], cmd["status"], cmd["limit"])
+        return {"messages": [{**MESSAGE.dump(r), "body": r["body"]} for r in rows]}
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def resend(self, request):
+        """Queue a failed message again (an admin's re-send), with its attempts reset."""
+        cmd = load(contracts.MessageRef(), request)
+        with self.db.transaction() as conn:
+            row = store.resend(conn, cmd["shop_id"], cmd["message_id"], _now())
+            if row is None:
+                found = store.message(conn, cmd["shop_id"], cmd["message_id"])
+                if found is None:
+                    raise errors.NotFound("message_not_found", "no such message", {"message_id": ["unknown"]})
+                raise errors.Conflict("not_failed", f"this message is {found['status']}; only failed ones are re-sent",
+                                      {"message_id": [found["status"]]})
+        return MESSAGE.dump(row)
+
+    # --- sending -----------------------------------------------------------------
+
+    @timer(interval=1)
+    def sender(self):
+        """Every second: send what is due (config SENDER_ENABLED: false leaves it to run_sender)."""
+        if str(self.config.get("SENDER_ENABLED", "true")).lower() in ("false", "0", "no"):
+            return
+        totals = messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms)
+        if any(totals.values()):
+            self.log.info("messages_sent", **totals)
+
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def run_sender(self, request=None):
+        """Send what is due as of `now` (default: the clock); tests and ops move time with it."""
+        cmd = load(contracts.SendNow(), request or {})
+        return messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms, cmd["now"])
+
+    # --- triggers ----------------------------------------------------------------
+
+    def _from_event(self, handler, schema, body, make):
+        event = inbox.load_event(schema, body)
+        with self.db.transaction() as conn:
+            if not inbox.first_time(conn, handler, event):
+                return
+            for phone, trigger, values, key in make(event["data"], event):
+                messages.enqueue(conn, shop_id=event["shop_id"], phone=phone, trigger=trigger, values=values,
+                                 dedupe_key=key)
+
+    @event_handler("points", "earned.v1")
+    def on_points_earned(self, body):
+        """points.earned: 'you earned N points' (not for a sale that earned 0)."""
+        def make(data, event):
+            if data["points"] > 0:
+                yield data["phone"], "points_earned", {"points": data["points"], "balance": data["balance"]}, \
+                    f"{event['event_id']}:points_earned"
+        self._from_event("notifier.on_points_earned", event_contracts.PointsEarned(), body, make)
+
+    @event_handler("points", "expiring_soon.v1")
+    def on_points_expiring(self, body):
+        def make(data, event):
+            yield data["phone"], "points_expiring", {"points": data["points"], "expires": data["expires_at"]}, \
+                f"{event['event_id']}:points_expiring"
+        self._from_event("notifier.on_points_expiring", event_contracts.PointsExpiring(), body, make)
+
+    @event_handler("rewards", "coupon_issued.v1")
+    def on_coupon_issued(self, body):
+        def make(data, event):
+            yield data["phone"], "coupon_received", {"reward": data["name"], "code": data["code"],
+                                                     "expires": data["expires_at"]}, f"{event['event_id']}:coupon"
+        self._from_event("notifier.on_coupon_issued", event_contracts.CouponData(), body, make)
+
+    @event_handler("rewards", "coupons_issued.v1")
+    def on_coupons_issued(self, body):
+        """A batch of given coupons: one message per coupon."""
+        def make(data, event):
+            for coupon in data["coupons"]:
+                yield coupon["phone"], "coupon_received", {"reward": data["name"], "code": coupon["code"],
+                                                           "expires": data["expires_at"]}, \
+                    f"{event['event_id']}:{coupon['coupon_id']}"
+        self._from_event("notifier.on_coupons_issued", event_contracts.CouponsIssued(), body, make)
+
+    @event_handler("rewards", "coupon_expiring_soon.v1")
+    def on_coupon_expiring(self, body):
+        def make(data, event):
+            yield data["phone"], "coupon_expiring", {"reward": data["name"], "code": data["code"],
+                                                     "expires": data["expires_at"]}, f"{event['event_id']}:expiring"
+        self._from_event("notifier.on_coupon_expiring", event_contracts.CouponData(), body, make)
+
+    @event_handler("rewards", "delivery_status_changed.v1")
+    def on_delivery_changed(self, body):
+        def make(data, event):
+            yield data["phone"], "delivery_status", {"reward": data["name"], "status": data["status"],
+                                                     "carrier": data["carrier"], "tracking_no": data["tracking_no"]}, \
+                f"{event['event_id']}:delivery"
+        self._from_event("notifier.on_delivery_changed", event_contracts.DeliveryChanged(), body, make)

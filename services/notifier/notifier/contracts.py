@@ -1,0 +1,86 @@
+"""Requests of the notifier's RPC (marshmallow): unknown fields refused, each bad one named."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from chassis.fields import Phone
+from notifier import templates
+
+LANGUAGES = ("th", "en")
+
+
+class ShopRef(Schema):
+    shop_id = fields.UUID(required=True)
+
+
+class ThaiBulkSms(Schema):
+    api_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    api_secret = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Webhook(Schema):
+    url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False)
+    token = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class Channels(ShopRef):
+    shop_name = fields.String(load_default="", validate=validate.Length(max=100))
+    line_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=10, max=500))
+    sms_enabled = fields.Boolean(load_default=False)
+    sms_provider = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.OneOf(("thaibulksms", "webhook")))
+    sms_sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=11))
+    sms_credentials = fields.Dict(load_default=None, allow_none=True)
+    timezone = fields.String(load_default="Asia/Bangkok", validate=validate.Length(min=1, max=64))
+    language = fields.String(load_default="th", validate=validate.OneOf(LANGUAGES))
+    quiet_start = fields.Time(load_default=None)
+    quiet_end = fields.Time(load_default=None)
+
+    @validates_schema
+    def _sms(self, data, **kwargs):
+        if data.get("sms_enabled") and not data.get("sms_provider"):
+            raise ValidationError("required when SMS is enabled", "sms_provider")
+        provider = data.get("sms_provider")
+        if provider:
+            schema = ThaiBulkSms() if provider == "thaibulksms" else Webhook()
+            problems = schema.validate(data.get("sms_credentials") or {})
+            if problems:
+                raise ValidationError({"sms_credentials": problems})
+
+
+class Contact(ShopRef):
+    phone = Phone(required=True)
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    language = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(LANGUAGES))
+    line_user_id = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp(r"^U[0-9a-f]{32}$", error="a LINE user id (U + 32 hex)"))
+    line_blocked = fields.Boolean(load_default=False)
+    opt_out_marketing = fields.Boolean(load_default=False)
+    opt_out_transactional = fields.Boolean(load_default=False)
+
+
+class Template(ShopRef):
+    trigger = fields.String(required=True, validate=validate.OneOf(sorted(templates.TRIGGERS)))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class Preview(ShopRef):
+    trigger = fields.String(required=True, validate=validate.OneOf(sorted(templates.TRIGGERS)))
+    language = fields.String(load_default="th", validate=validate.OneOf(LANGUAGES))
+    body = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000))
+    values = fields.Dict(load_default=dict)
+
+
+class Messages(ShopRef):
+    phone = Phone(load_default=None, allow_none=True)
+    campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    status = fields.String(load_default=None, allow_none=True,
+                           validate=validate.OneOf(("queued", "sent", "failed", "skipped")))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class MessageRef(ShopRef):
+    message_id = fields.UUID(required=True)
+
+
+class SendNow(Schema):
+    now = fields.AwareDateTime(load_default=None, allow_none=True)

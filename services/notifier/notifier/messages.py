@@ -1,0 +1,92 @@
+"""Messages: made from events (one per triggering event, member and trigger), sent by the
+sender with retries, recorded in the delivery log. Every state change has its event."""
+import datetime
+import uuid
+import zoneinfo
+
+import eventlet
+
+from notifier import domain, event_contracts, store, templates
+
+SENDER_CONCURRENCY = 20
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _local_date(value, shop):
+    if value is None:
+        return ""
+    tz = zoneinfo.ZoneInfo((shop or {}).get("timezone") or "Asia/Bangkok")
+    return value.astimezone(tz).strftime("%d/%m/%Y")
+
+
+def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=None, now=None):
+    """Record the message for (dedupe_key) once: queued on the member's channel (held until the
+    end of quiet hours if it is marketing), or skipped with the reason. Returns the row, or
+    None when this key was already recorded (a duplicate event)."""
+    now = now or _now()
+    shop = store.shop(conn, shop_id)
+    contact = store.contact(conn, shop_id, phone)
+    kind = templates.TRIGGERS[trigger][0]
+    channel, detail = domain.choose_channel(contact, shop, kind)
+    language = (contact or {}).get("language") or (shop or {}).get("language") or "th"
+    body = store.template(conn, shop_id, trigger, language) or templates.DEFAULTS[(trigger, language)]
+    text = templates.render(body, {"name": (contact or {}).get("name"), "shop": (shop or {}).get("shop_name"),
+                                   **{k: _local_date(v, shop) if isinstance(v, datetime.datetime) else v
+                                      for k, v in values.items()}})
+    status, reason, recipient, next_at, parts = "queued", None, None, now, None
+    if channel == "none":
+        status, reason = "skipped", detail
+    elif channel == "line":
+        recipient = detail
+    else:
+        recipient, parts = phone, domain.sms_parts(text)[1]
+    if status == "queued" and kind == "marketing":
+        next_at = domain.quiet_until(now, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"], shop["quiet_end"])
+    return store.insert_message(
+        conn, message_id=uuid.uuid4(), shop_id=shop_id, phone=phone, trigger=trigger, kind=kind,
+        dedupe_key=dedupe_key, campaign_id=campaign_id, channel=channel, recipient=recipient, body=text,
+        status=status, reason=reason, next_attempt_at=next_at if status == "queued" else None, sms_parts=parts)
+
+
+def send_due(db, outbox, line, sms, now=None, limit=200, lease=60):
+    """Send every message due at `now` (default: the clock): claim a batch (leased), send each,
+    then record sent, a retry after a back-off (Retry-After honoured), or failed. Returns counts."""
+    now = now or _now()
+    with db.transaction() as conn:
+        claimed = store.claim_due(conn, now, limit, lease)
+        shops = {row["shop_id"]: store.shop(conn, row["shop_id"]) for row in claimed}
+    totals = {"sent": 0, "retry": 0, "failed": 0}
+
+    def send(message):
+        shop = shops.get(message["shop_id"]) or {}
+        if message["channel"] == "line":
+            outcome = line.push(shop.get("line_token") or "", message["recipient"], message["body"],
+                                str(message["message_id"]))
+        else:
+            outcome = sms.send(shop.get("sms_provider"), shop.get("sms_credentials") or {}, shop.get("sms_sender"),
+                               message["recipient"], message["body"], str(message["message_id"]))
+        return message, outcome
+
+    for message, outcome in eventlet.GreenPool(SENDER_CONCURRENCY).imap(send, claimed):
+        with db.transaction() as conn:
+            if outcome.status == "sent":
+                row = store.settle(conn, message["message_id"], "sent", now, reason=outcome.reason,
+                                   provider_id=outcome.provider_id)
+                event = "notifier.message_sent"
+            elif outcome.status == "retry" and message["attempts"] < domain.MAX_ATTEMPTS:
+                retry_at = now + datetime.timedelta(seconds=domain.backoff(message["attempts"], outcome.retry_after))
+                row = store.settle(conn, message["message_id"], "queued", now, reason=outcome.reason,
+                                   next_attempt_at=retry_at)
+                event = None
+            else:
+                reason = outcome.reason if outcome.status == "permanent" else f"gave up after " \
+                    f"{message['attempts']} attempts: {outcome.reason}"
+                row = store.settle(conn, message["message_id"], "failed", now, reason=reason)
+                event = "notifier.message_failed"
+            if row is not None and event:
+                outbox.add(conn, event, 1, row["shop_id"], event_contracts.MESSAGE.dump(row))
+        totals["sent" if event == "notifier.message_sent" else "failed" if event else "retry"] += 1
+    return totals

@@ -1,0 +1,55 @@
+"""Message templates: the shop's own per trigger and language, else these defaults."""
+import string
+
+TRIGGERS = {
+    # trigger: (kind, fields the text may use)
+    "points_earned": ("transactional", ("name", "shop", "points", "balance")),
+    "points_expiring": ("transactional", ("name", "shop", "points", "expires")),
+    "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires")),
+    "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires")),
+    "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no")),
+    "campaign": ("marketing", ("name", "shop", "text")),
+}
+DEFAULTS = {
+    ("points_earned", "th"): "{shop}: คุณได้รับ {points} คะแนน คะแนนสะสมของคุณคือ {balance} คะแนน",
+    ("points_earned", "en"): "{shop}: you earned {points} points. Your balance is {balance} points.",
+    ("points_expiring", "th"): "{shop}: คะแนนของคุณ {points} คะแนนจะหมดอายุวันที่ {expires}",
+    ("points_expiring", "en"): "{shop}: {points} of your points expire on {expires}.",
+    ("coupon_received", "th"): "{shop}: คุณได้รับคูปอง {reward} รหัส {code} ใช้ได้ถึง {expires}",
+    ("coupon_received", "en"): "{shop}: you received a coupon for {reward}, code {code}, valid until {expires}.",
+    ("coupon_expiring", "th"): "{shop}: คูปอง {reward} รหัส {code} จะหมดอายุวันที่ {expires}",
+    ("coupon_expiring", "en"): "{shop}: your coupon for {reward} ({code}) expires on {expires}.",
+    ("delivery_status", "th"): "{shop}: ของรางวัล {reward} สถานะ {status} {carrier} {tracking_no}",
+    ("delivery_status", "en"): "{shop}: your {reward} is {status}. {carrier} {tracking_no}",
+    ("campaign", "th"): "{text}",
+    ("campaign", "en"): "{text}",
+}
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def check(trigger, body):
+    """Refuse a template that names a field its trigger does not have (or is malformed)."""
+    if trigger not in TRIGGERS:
+        raise TemplateError(f"unknown trigger {trigger!r}")
+    allowed = set(TRIGGERS[trigger][1])
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+    except ValueError as exc:
+        raise TemplateError(f"malformed template: {exc}") from None
+    unknown = sorted(n for n in names if n not in allowed)
+    if unknown:
+        raise TemplateError(f"unknown fields {unknown}; this trigger has {sorted(allowed)}")
+
+
+class _Values(dict):
+    def __missing__(self, key):
+        return ""
+
+
+def render(body, values):
+    """The text, with missing values empty (a member without a name gets no stray braces)."""
+    text = string.Formatter().vformat(body, (), _Values({k: "" if v is None else v for k, v in values.items()}))
+    return " ".join(text.split())

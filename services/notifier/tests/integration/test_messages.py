@@ -1,0 +1,147 @@
+import pytest
+
+from chassis import errors
+from chassis.testing import wait_for
+
+from .conftest import LINE_USER, PHONE, SHOP, later
+
+
+def coupon(phone=PHONE):
+    return {"phone": phone, "code": "NKZ9GF4QT", "name": "Free cookie", "expires_at": "2026-12-27T16:59:59+00:00",
+            "coupon_id": "c1"}
+
+
+def messages(notifier, **query):
+    return notifier.messages({"shop_id": SHOP, **query})["messages"]
+
+
+def outbox_events(db, event_type):
+    return [r["envelope"]["data"] for r in db.execute(
+        "SELECT envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY id", (event_type,))]
+
+
+def test_an_event_becomes_one_line_message_even_when_delivered_twice(notifier, publish, fake, db):
+    notifier.set_contact({"shop_id": SHOP, "phone": "081-234-5678", "name": "Nok", "line_user_id": LINE_USER})
+    event_id = publish("rewards", "coupon_issued", coupon())
+    publish("rewards", "coupon_issued", coupon(), event_id=event_id)  # the broker redelivers
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({}) == {"sent": 1, "retry": 0, "failed": 0}
+    (sent,) = fake.received
+    assert sent["channel"] == "line_push" and sent["to"] == LINE_USER
+    assert "NKZ9GF4QT" in sent["texts"][0] and "Cafe" in sent["texts"][0] and "27/12/2026" in sent["texts"][0]
+    assert messages(notifier)[0]["status"] == "sent"
+    assert [e["trigger"] for e in outbox_events(db, "notifier.message_sent")] == ["coupon_received"]
+
+
+def test_without_line_the_member_gets_an_sms_with_its_parts_counted(notifier, publish, fake):
+    publish("points", "earned", {"phone": PHONE, "points": 12, "balance": 40})
+    publish("points", "earned", {"phone": PHONE, "points": 0, "balance": 40})  # earned nothing: no message
+    wait_for(lambda: len(messages(notifier)) == 1)
+    notifier.run_sender({})
+    (sms,) = fake.received
+    assert (sms["channel"], sms["to"], sms["sender"]) == ("sms", "66812345678", "CAFE")
+    assert "12" in sms["text"] and "40" in sms["text"]
+    (message,) = messages(notifier)
+    assert message["channel"] == "sms" and message["sms_parts"] == 1
+
+
+def test_transient_failures_are_retried_with_backoff_and_sent_once(notifier, publish, fake):
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER})
+    fake.fail.extend([503, 429])
+    fake.retry_after = 30
+    publish("points", "earned", {"phone": PHONE, "points": 5, "balance": 5})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({})["retry"] == 1  # 503
+    assert notifier.run_sender({"now": later(seconds=5)})["retry"] == 1  # 429, Retry-After 30
+    assert notifier.run_sender({"now": later(seconds=20)}) == {"sent": 0, "retry": 0, "failed": 0}  # not yet
+    assert notifier.run_sender({"now": later(seconds=40)})["sent"] == 1
+    assert len(fake.received) == 1
+    (message,) = messages(notifier)
+    assert (message["status"], message["attempts"]) == ("sent", 3)
+
+
+def test_a_retried_push_is_never_delivered_twice(notifier, publish, fake, db):
+    """The sender died after LINE accepted the push: the next try carries the same retry key."""
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER})
+    publish("points", "earned", {"phone": PHONE, "points": 5, "balance": 5})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    message_id = messages(notifier)[0]["message_id"]
+    notifier.run_sender({})
+    db.execute("UPDATE messages SET status = 'queued', next_attempt_at = now()")  # as if never recorded
+    assert notifier.run_sender({})["sent"] == 1
+    assert [r["retry_key"] for r in fake.received] == [message_id]  # LINE answered 409: already accepted
+
+
+def test_permanent_errors_fail_at_once_and_an_admin_can_resend(notifier, publish, fake, db):
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "line_token": "revoked-0123456789"})
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER})
+    publish("points", "earned", {"phone": PHONE, "points": 5, "balance": 5})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({})["failed"] == 1
+    (failed,) = messages(notifier, status="failed")
+    assert "401" in failed["reason"]
+    assert [e["trigger"] for e in outbox_events(db, "notifier.message_failed")] == ["points_earned"]
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "line_token": "token-0123456789"})
+    assert notifier.resend({"shop_id": SHOP, "message_id": failed["message_id"]})["status"] == "queued"
+    assert notifier.run_sender({})["sent"] == 1
+    with pytest.raises(errors.Conflict):
+        notifier.resend({"shop_id": SHOP, "message_id": failed["message_id"]})
+
+
+def test_a_provider_down_for_ten_minutes_loses_nothing(notifier, publish, fake):
+    fake.down = True
+    for points in (1, 2, 3):
+        publish("points", "earned", {"phone": PHONE, "points": points, "balance": points})
+    wait_for(lambda: len(messages(notifier)) == 3)
+    for second in range(0, 600, 15):
+        notifier.run_sender({"now": later(seconds=second)})
+    assert fake.received == [] and len(messages(notifier, status="queued")) == 3
+    fake.down = False
+    assert notifier.run_sender({"now": later(minutes=40)})["sent"] == 3
+    assert sorted(m["to"] for m in fake.received) == ["66812345678"] * 3
+
+
+def test_opt_out_and_missing_channels_are_recorded_not_sent(notifier, publish, fake):
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "opt_out_transactional": True})
+    publish("points", "earned", {"phone": PHONE, "points": 5, "balance": 5})
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe"})  # no LINE, no SMS
+    publish("points", "earned", {"phone": "+66899999999", "points": 5, "balance": 5})
+    wait_for(lambda: len(messages(notifier)) == 2)
+    reasons = sorted(m["reason"] for m in messages(notifier, status="skipped"))
+    assert reasons == ["no LINE link and the shop has not enabled SMS", "opted out of transactional messages"]
+    notifier.run_sender({})
+    assert fake.received == []
+
+
+def test_a_batch_of_coupons_is_one_message_each(notifier, publish, fake):
+    coupons = [{"coupon_id": f"c{i}", "code": f"CODE{i}", "phone": f"+6681234567{i}"} for i in range(3)]
+    publish("rewards", "coupons_issued", {"name": "Voucher", "expires_at": None, "coupons": coupons})
+    wait_for(lambda: len(messages(notifier)) == 3)
+    assert notifier.run_sender({})["sent"] == 3
+
+
+def test_shop_templates_in_thai_and_english_with_a_preview(notifier, publish, fake):
+    with pytest.raises(errors.InvalidInput) as caught:
+        notifier.set_template({"shop_id": SHOP, "trigger": "points_earned", "language": "en", "body": "{code}"})
+    assert "body" in caught.value.fields
+    notifier.set_template({"shop_id": SHOP, "trigger": "points_earned", "language": "en",
+                           "body": "Hi {name}! +{points} at {shop}"})
+    preview = notifier.preview({"shop_id": SHOP, "trigger": "points_earned", "language": "en",
+                                "values": {"name": "Nok", "points": 7}})
+    assert preview == {"text": "Hi Nok! +7 at Cafe", "sms_parts": 1}
+    thai = notifier.preview({"shop_id": SHOP, "trigger": "points_earned", "values": {"points": 7, "balance": 9}})
+    assert "คะแนน" in thai["text"]
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "name": "Nok", "language": "en"})
+    publish("points", "earned", {"phone": PHONE, "points": 3, "balance": 3})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    notifier.run_sender({})
+    assert fake.received[0]["text"] == "Hi Nok! +3 at Cafe"
+
+
+def test_channels_keep_their_secrets(notifier):
+    view = notifier.get_channels({"shop_id": SHOP})
+    assert view["line_linked"] is True and "line_token" not in view and "sms_credentials" not in view
+    with pytest.raises(errors.InvalidInput) as caught:
+        notifier.save_channels({"shop_id": SHOP, "sms_enabled": True, "sms_provider": "thaibulksms",
+                                "sms_credentials": {"api_key": "k"}})
+    assert any("api_secret" in field for field in caught.value.fields)
