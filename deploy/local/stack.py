@@ -48,7 +48,10 @@ COMPONENTS = (
 )
 
 
-def free_port_base(start=18000, count=len(COMPONENTS) + 1):
+FAKES_OFFSET = 9  # the fake LINE/SMS providers: http_base + 9 (make run: 8009)
+
+
+def free_port_base(start=18000, count=FAKES_OFFSET + 1):
     """The first of `count` consecutive free ports on 127.0.0.1 from `start` on."""
     import socket
 
@@ -106,9 +109,15 @@ class Stack:
     def gateway_url(self):
         return f"http://{self.http_address(COMPONENTS[0])}"
 
+    @property
+    def fakes_url(self):
+        """The local fake LINE and SMS providers (notifier.fakes) the notifier sends to."""
+        return f"http://127.0.0.1:{self.http_base + FAKES_OFFSET}"
+
     def env(self):
         env = dict(os.environ)
-        env.update({"AMQP_URI": self.amqp_uri, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1"})
+        env.update({"AMQP_URI": self.amqp_uri, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
+                    "LINE_API_URL": self.fakes_url, "THAIBULKSMS_URL": self.fakes_url})
         for component in COMPONENTS:
             prefix = component.name.upper()
             env[f"{prefix}_HTTP"] = self.http_address(component)
@@ -154,6 +163,8 @@ class Stack:
             start_new_session=True)
 
     def start(self):
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._spawn("fakes", ["-m", "notifier.fakes", "--port", str(self.http_base + FAKES_OFFSET)])
         for component in COMPONENTS:
             self.start_component(component)
 

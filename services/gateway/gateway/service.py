@@ -13,6 +13,7 @@ from chassis.rpc import RpcClient
 from gateway import auth
 from gateway.auth import Principal
 from gateway.routes.platform import PlatformRoutes
+from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.points import PointsRoutes
 from gateway.routes.rewards import RewardRoutes
 from gateway.routes.shops import ShopRoutes
@@ -26,7 +27,7 @@ class KeyCacheProvider(DependencyProvider):
         return self.cache
 
 
-class GatewayService(ShopRoutes, PointsRoutes, RewardRoutes, PlatformRoutes):
+class GatewayService(ShopRoutes, PointsRoutes, RewardRoutes, NotificationRoutes, PlatformRoutes):
     name = "gateway"
 
     members = RpcClient("members")
