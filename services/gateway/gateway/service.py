@@ -12,8 +12,8 @@ from chassis.metrics import Metrics
 from chassis.rpc import RpcClient
 from gateway import auth
 from gateway.auth import Principal
-from gateway.routes.platform import PlatformRoutes
 from gateway.routes.notifications import NotificationRoutes
+from gateway.routes.platform import PlatformRoutes
 from gateway.routes.points import PointsRoutes
 from gateway.routes.rewards import RewardRoutes
 from gateway.routes.shops import ShopRoutes
