@@ -59,10 +59,28 @@ CREATE TABLE messages (
     next_attempt_at  TIMESTAMPTZ,
     provider_id      TEXT,
     sms_parts        INT,
+    batch_id         UUID,                       -- a campaign's LINE messages go out 500 per multicast
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     sent_at          TIMESTAMPTZ,
     UNIQUE (shop_id, dedupe_key)
 );
-CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status = 'queued';
+CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status = 'queued' AND batch_id IS NULL;
+CREATE INDEX messages_of_batch ON messages (batch_id) WHERE batch_id IS NOT NULL;
+
+-- One LINE multicast of a campaign (up to 500 members, one text): the unit the sender
+-- claims, sends with the batch id as LINE's retry key, and settles with its messages.
+CREATE TABLE line_batches (
+    batch_id         UUID PRIMARY KEY,
+    shop_id          UUID        NOT NULL,
+    campaign_id      TEXT        NOT NULL,
+    body             TEXT        NOT NULL,
+    recipients       TEXT[]      NOT NULL,
+    status           TEXT        NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    reason           TEXT,
+    attempts         INT         NOT NULL DEFAULT 0,
+    next_attempt_at  TIMESTAMPTZ,
+    sent_at          TIMESTAMPTZ
+);
+CREATE INDEX line_batches_due ON line_batches (next_attempt_at) WHERE status = 'queued';
 CREATE INDEX messages_of_member ON messages (shop_id, phone, created_at DESC);
 CREATE INDEX messages_of_campaign ON messages (shop_id, campaign_id) WHERE campaign_id IS NOT NULL;

@@ -84,3 +84,12 @@ class MessageRef(ShopRef):
 
 class SendNow(Schema):
     now = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class Campaign(ShopRef):
+    """A campaign's message (sent by the campaigns service): one text to many members."""
+
+    campaign_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phones = fields.List(fields.String(validate=validate.Regexp(r"^\+[1-9]\d{7,14}\Z", error="an E.164 phone")),
+                         required=True, validate=validate.Length(min=1, max=200_000))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -51,10 +51,76 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
         status=status, reason=reason, next_attempt_at=next_at if status == "queued" else None, sms_parts=parts)
 
 
+MULTICAST_SIZE = 500  # LINE's limit of recipients per multicast
+
+
+def enqueue_campaign(db, *, shop_id, campaign_id, phones, text, now=None):
+    """A campaign's message to many members, set-based: one row per member (opted-out and
+    unreachable ones recorded as skipped), the LINE ones grouped into multicasts of 500. Held
+    until the end of quiet hours. Safe to repeat: a member gets a campaign once."""
+    now = now or _now()
+    with db.transaction() as conn:
+        shop = store.shop(conn, shop_id)
+        if shop is None:
+            return None
+        language = shop["language"]
+        body = store.template(conn, shop_id, "campaign", language) or templates.DEFAULTS[("campaign", language)]
+        text = templates.render(body, {"shop": shop["shop_name"], "text": text})
+        send_at = domain.quiet_until(now, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"], shop["quiet_end"])
+        channels = store.enqueue_campaign(
+            conn, shop_id=shop_id, campaign_id=campaign_id, phones=phones, body=text, send_at=send_at,
+            line=bool(shop["line_token"]), sms=bool(shop["sms_enabled"] and shop["sms_provider"]),
+            sms_parts=domain.sms_parts(text)[1])
+        rows = store.unbatched(conn, shop_id, campaign_id)
+        batches, assignments = [], []
+        for start in range(0, len(rows), MULTICAST_SIZE):
+            batch_id = uuid.uuid4()
+            chunk = rows[start:start + MULTICAST_SIZE]
+            batches.append({"batch_id": batch_id, "shop_id": shop_id, "campaign_id": campaign_id, "body": text,
+                            "recipients": [r["recipient"] for r in chunk], "send_at": send_at})
+            assignments.extend((r["message_id"], batch_id) for r in chunk)
+        if batches:
+            store.add_batches(conn, batches, assignments)
+    return {"campaign_id": campaign_id, "line": channels.count("line"), "sms": channels.count("sms"),
+            "skipped": channels.count("none"), "duplicates": len(set(phones)) - len(channels),
+            "line_batches": len(batches), "send_at": send_at.isoformat(), "text": text}
+
+
+def send_batches(db, outbox, line, now, limit=20, lease=120):
+    """Send the due LINE multicasts of campaigns: the batch id is the retry key, so a batch
+    tried again after a crash is delivered once."""
+    with db.transaction() as conn:
+        claimed = store.claim_batches(conn, now, limit, lease)
+        shops = {row["shop_id"]: store.shop(conn, row["shop_id"]) for row in claimed}
+    totals = {"sent": 0, "retry": 0, "failed": 0}
+
+    def send(batch):
+        token = (shops.get(batch["shop_id"]) or {}).get("line_token") or ""
+        return batch, line.multicast(token, list(batch["recipients"]), batch["body"], str(batch["batch_id"]))
+
+    for batch, outcome in eventlet.GreenPool(SENDER_CONCURRENCY).imap(send, claimed):
+        with db.transaction() as conn:
+            if outcome.status == "retry" and batch["attempts"] < domain.MAX_ATTEMPTS:
+                retry_at = now + datetime.timedelta(seconds=domain.backoff(batch["attempts"], outcome.retry_after))
+                store.settle_batch(conn, batch["batch_id"], "queued", now, batch["attempts"], reason=outcome.reason,
+                                   next_attempt_at=retry_at)
+                totals["retry"] += len(batch["recipients"])
+                continue
+            status = "sent" if outcome.status == "sent" else "failed"
+            rows = store.settle_batch(conn, batch["batch_id"], status, now, batch["attempts"], reason=outcome.reason,
+                                      provider_id=outcome.provider_id)
+            outbox.add_many(conn, f"notifier.message_{status}", 1,
+                            ((row["shop_id"], event_contracts.MESSAGE.dump(row)) for row in rows))
+            totals[status] += len(rows)
+    return totals
+
+
 def send_due(db, outbox, line, sms, now=None, limit=200, lease=60):
     """Send every message due at `now` (default: the clock): claim a batch (leased), send each,
-    then record sent, a retry after a back-off (Retry-After honoured), or failed. Returns counts."""
+    then record sent, a retry after a back-off (Retry-After honoured), or failed; then the
+    campaigns' LINE multicasts. Returns counts (of messages)."""
     now = now or _now()
+    batched = send_batches(db, outbox, line, now)
     with db.transaction() as conn:
         claimed = store.claim_due(conn, now, limit, lease)
         shops = {row["shop_id"]: store.shop(conn, row["shop_id"]) for row in claimed}
@@ -89,4 +155,4 @@ def send_due(db, outbox, line, sms, now=None, limit=200, lease=60):
             if row is not None and event:
                 outbox.add(conn, event, 1, row["shop_id"], event_contracts.MESSAGE.dump(row))
         totals["sent" if event == "notifier.message_sent" else "failed" if event else "retry"] += 1
-    return totals
+    return {key: totals[key] + batched[key] for key in totals}

@@ -131,6 +131,19 @@ class NotifierService(ServiceBase):
                                       {"message_id": [found["status"]]})
         return MESSAGE.dump(row)
 
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def send_campaign(self, request):
+        """A campaign message to up to 200,000 members (E.164 phones): LINE multicasts of 500 for
+        linked members, SMS for the others if the shop enabled it, skipped (and recorded) for
+        the opted-out and unreachable; held until the end of quiet hours. A member gets a
+        campaign once, however often this is called."""
+        cmd = load(contracts.Campaign(), request)
+        result = messages.enqueue_campaign(self.db, shop_id=cmd["shop_id"], campaign_id=cmd["campaign_id"],
+                                           phones=cmd["phones"], text=cmd["text"])
+        if result is None:
+            raise errors.NotFound("channels_not_found", "this shop has set no channels", {"shop_id": ["no channels"]})
+        return result
+
     # --- sending -----------------------------------------------------------------
 
     @timer(interval=1)

@@ -48,7 +48,7 @@ RETURNING {MESSAGE_COLUMNS}
 # (LINE's retry key keeps that from delivering twice).
 CLAIM_DUE = f"""
 WITH due AS (
-    SELECT message_id FROM messages WHERE status = 'queued' AND next_attempt_at <= %(now)s
+    SELECT message_id FROM messages WHERE status = 'queued' AND batch_id IS NULL AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 UPDATE messages m SET attempts = m.attempts + 1, next_attempt_at = %(now)s + make_interval(secs => %(lease)s)
@@ -127,3 +127,91 @@ def message(conn, shop_id, message_id):
 def messages(conn, shop_id, phone=None, campaign_id=None, status=None, limit=100):
     return conn.execute(MESSAGES, {"shop_id": shop_id, "phone": phone, "campaign_id": campaign_id,
                                    "status": status, "limit": limit}).fetchall()
+
+
+# --- campaigns --------------------------------------------------------------------
+
+ENQUEUE_CAMPAIGN = """
+WITH input AS (SELECT DISTINCT unnest(%(phones)s::text[]) AS phone),
+chosen AS (
+    SELECT i.phone, c.line_user_id,
+           CASE WHEN c.opt_out_marketing THEN 'none'
+                WHEN c.line_user_id IS NOT NULL AND NOT c.line_blocked AND %(line)s THEN 'line'
+                WHEN %(sms)s THEN 'sms' ELSE 'none' END AS channel,
+           CASE WHEN c.opt_out_marketing THEN 'opted out of marketing messages'
+                WHEN c.line_user_id IS NOT NULL AND NOT c.line_blocked AND %(line)s THEN NULL
+                WHEN %(sms)s THEN NULL ELSE 'no LINE link and the shop has not enabled SMS' END AS reason
+    FROM input i LEFT JOIN contacts c ON c.shop_id = %(shop_id)s AND c.phone = i.phone
+)
+INSERT INTO messages (message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id, channel, recipient, body,
+    status, reason, next_attempt_at, sms_parts)
+SELECT gen_random_uuid(), %(shop_id)s, phone, 'campaign', 'marketing', 'campaign:' || %(campaign_id)s || ':' || phone,
+       %(campaign_id)s, channel, CASE channel WHEN 'line' THEN line_user_id WHEN 'sms' THEN phone END, %(body)s,
+       CASE WHEN channel = 'none' THEN 'skipped' ELSE 'queued' END, reason,
+       CASE WHEN channel = 'none' THEN NULL ELSE %(send_at)s::timestamptz END,
+       CASE WHEN channel = 'sms' THEN %(sms_parts)s::int END
+FROM chosen
+ON CONFLICT (shop_id, dedupe_key) DO NOTHING
+RETURNING channel
+"""
+UNBATCHED = """SELECT message_id, recipient FROM messages WHERE shop_id = %(shop_id)s AND campaign_id = %(campaign_id)s
+AND channel = 'line' AND status = 'queued' AND batch_id IS NULL ORDER BY message_id"""
+SET_BATCHES = """
+UPDATE messages m SET batch_id = b.batch_id
+FROM unnest(%(message_ids)s::uuid[], %(batch_ids)s::uuid[]) AS b (message_id, batch_id)
+WHERE m.message_id = b.message_id
+"""
+INSERT_BATCH = """
+INSERT INTO line_batches (batch_id, shop_id, campaign_id, body, recipients, next_attempt_at)
+VALUES (%(batch_id)s, %(shop_id)s, %(campaign_id)s, %(body)s, %(recipients)s, %(send_at)s)
+"""
+CLAIM_BATCHES = """
+WITH due AS (
+    SELECT batch_id FROM line_batches WHERE status = 'queued' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+UPDATE line_batches b SET attempts = b.attempts + 1, next_attempt_at = %(now)s + make_interval(secs => %(lease)s)
+FROM due WHERE b.batch_id = due.batch_id
+RETURNING b.*
+"""
+SETTLE_BATCH = """
+UPDATE line_batches SET status = %(status)s, reason = %(reason)s, next_attempt_at = %(next_attempt_at)s,
+    sent_at = CASE WHEN %(status)s = 'sent' THEN %(now)s END
+WHERE batch_id = %(batch_id)s AND status = 'queued'
+RETURNING batch_id
+"""
+SETTLE_BATCH_MESSAGES = f"""
+UPDATE messages SET status = %(status)s, reason = %(reason)s, provider_id = %(provider_id)s,
+    attempts = %(attempts)s, sent_at = CASE WHEN %(status)s = 'sent' THEN %(now)s END
+WHERE batch_id = %(batch_id)s AND status = 'queued'
+RETURNING {MESSAGE_COLUMNS}
+"""
+
+
+def enqueue_campaign(conn, **params):
+    return [row["channel"] for row in conn.execute(ENQUEUE_CAMPAIGN, params)]
+
+
+def unbatched(conn, shop_id, campaign_id):
+    return conn.execute(UNBATCHED, {"shop_id": shop_id, "campaign_id": campaign_id}).fetchall()
+
+
+def add_batches(conn, batches, assignments):
+    with conn.cursor() as cur:
+        cur.executemany(INSERT_BATCH, batches)
+    conn.execute(SET_BATCHES, {"message_ids": [m for m, _ in assignments], "batch_ids": [b for _, b in assignments]})
+
+
+def claim_batches(conn, now, limit, lease):
+    return conn.execute(CLAIM_BATCHES, {"now": now, "limit": limit, "lease": lease}).fetchall()
+
+
+def settle_batch(conn, batch_id, status, now, attempts, reason=None, provider_id=None, next_attempt_at=None):
+    if conn.execute(SETTLE_BATCH, {"batch_id": batch_id, "status": status, "now": now, "reason": reason,
+                                   "next_attempt_at": next_attempt_at}).fetchone() is None:
+        return []
+    if status == "queued":
+        return []
+    return conn.execute(SETTLE_BATCH_MESSAGES, {"batch_id": batch_id, "status": status, "now": now,
+                                                "reason": reason, "provider_id": provider_id,
+                                                "attempts": attempts}).fetchall()

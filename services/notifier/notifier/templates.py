@@ -8,7 +8,7 @@ TRIGGERS = {
     "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires")),
     "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires")),
     "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no")),
-    "campaign": ("marketing", ("name", "shop", "text")),
+    "campaign": ("marketing", ("shop", "text")),  # one text for all: sent by LINE multicast
 }
 DEFAULTS = {
     ("points_earned", "th"): "{shop}: คุณได้รับ {points} คะแนน คะแนนสะสมของคุณคือ {balance} คะแนน",

@@ -1,3 +1,6 @@
+import datetime
+import zoneinfo
+
 import pytest
 
 from chassis import errors
@@ -145,3 +148,32 @@ def test_channels_keep_their_secrets(notifier):
         notifier.save_channels({"shop_id": SHOP, "sms_enabled": True, "sms_provider": "thaibulksms",
                                 "sms_credentials": {"api_key": "k"}})
     assert any("api_secret" in field for field in caught.value.fields)
+
+
+def test_a_campaign_goes_by_line_multicast_and_sms_once_per_member(notifier, fake, db):
+    phones = [f"+668123450{i:02d}" for i in range(12)]
+    for i, phone in enumerate(phones[:10]):
+        notifier.set_contact({"shop_id": SHOP, "phone": phone, "line_user_id": "U" + f"{i:032x}",
+                              "opt_out_marketing": i == 9})
+    request = {"shop_id": SHOP, "campaign_id": "camp-1", "phones": phones + phones[:2], "text": "2 for 1 today"}
+    first = notifier.send_campaign(request)
+    assert (first["line"], first["sms"], first["skipped"], first["line_batches"]) == (9, 2, 1, 1)
+    assert notifier.send_campaign(request)["line"] == 0  # again: nobody twice
+    due = max(first["send_at"], later(seconds=1))
+    assert notifier.run_sender({"now": due})["sent"] == 11
+    multicasts = [r for r in fake.received if r["channel"] == "line_multicast"]
+    assert len(multicasts) == 1 and len(multicasts[0]["to"]) == 9 and multicasts[0]["texts"] == ["2 for 1 today"]
+    assert len([r for r in fake.received if r["channel"] == "sms"]) == 2
+    assert len(messages(notifier, campaign_id="camp-1", status="sent")) == 11
+    assert len(outbox_events(db, "notifier.message_sent")) == 11
+
+
+def test_marketing_waits_for_the_end_of_quiet_hours(notifier):
+    local = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Bangkok"))
+    start, end = (local - datetime.timedelta(hours=1)).time(), (local + datetime.timedelta(hours=1)).time()
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "line_token": "token-0123456789",
+                            "quiet_start": start.strftime("%H:%M"), "quiet_end": end.strftime("%H:%M")})
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER})
+    result = notifier.send_campaign({"shop_id": SHOP, "campaign_id": "night", "phones": [PHONE], "text": "hi"})
+    assert result["send_at"] > later(seconds=1)
+    assert notifier.run_sender({})["sent"] == 0
