@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import coupons_bench  # noqa: E402  (bench/coupons_bench.py)
 import ledger  # noqa: E402  (bench/ledger.py)
+import notify_bench  # noqa: E402  (bench/notify_bench.py)
 import stack as launcher  # noqa: E402
 
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
@@ -33,7 +34,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
 LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc")
-LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons")
+LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons", "notify_100k_line")
 LOTS = int(os.environ.get("BENCH_LOTS", 1_000_000))
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -153,6 +154,10 @@ def main(argv):
             rewards_component = next(c for c in launcher.COMPONENTS if c.name == "rewards")
             results["issue_1m_coupons"] = coupons_bench.issue_coupons(stack, rewards_component, demo["shop_id"])
             sys.stderr.write(f"issue_1m_coupons: {json.dumps(results['issue_1m_coupons'])}\n")
+        if "notify_100k_line" in wanted:
+            notifier = next(c for c in launcher.COMPONENTS if c.name == "notifier")
+            results["notify_100k_line"] = notify_bench.notify_line(stack, notifier, demo["shop_id"])
+            sys.stderr.write(f"notify_100k_line: {json.dumps(results['notify_100k_line'])}\n")
     finally:
         stack.stop()
         stack.drop_databases()
@@ -168,7 +173,7 @@ def main(argv):
     lines = [f"{'entry':<{width}}  {'ops/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'ratio':>6}  other"]
     for name, r in results.items():
         other = {k: v for k, v in r.items()
-                 if k in ("errors", "seconds", "lots", "coupons", "events_published_seconds")}
+                 if k in ("errors", "seconds", "lots", "coupons", "messages", "events_published_seconds")}
         lines.append(f"{name:<{width}}  {r.get('ops_per_s', ''):>9}  {r.get('p50_ms', ''):>8}  "
                      f"{r.get('p99_ms', ''):>8}  {r.get('ratio_to_rpc_ceiling', ''):>6}  {other}")
     sys.stdout.write("\n".join(lines) + f"\n\nwritten to {RESULTS}\n")

@@ -86,7 +86,7 @@ def enqueue_campaign(db, *, shop_id, campaign_id, phones, text, now=None):
             "line_batches": len(batches), "send_at": send_at.isoformat(), "text": text}
 
 
-def send_batches(db, outbox, line, now, limit=20, lease=120):
+def send_batches(db, outbox, line, now, limit=100, lease=120):
     """Send the due LINE multicasts of campaigns: the batch id is the retry key, so a batch
     tried again after a crash is delivered once."""
     with db.transaction() as conn:
