@@ -261,6 +261,7 @@ def banner(stack, demo):
         "  service metrics " + ", ".join(f"{c.name} http://{stack.http_address(c)}/metrics"
                                          for c in COMPONENTS[1:]),
         f"  logs           {stack.log_dir}/",
+        f"  LINE/SMS       {stack.fakes_url}/_received   (local fake providers: what the notifier sent)",
         "", "Demo shop 'Demo Coffee' (1 point per 25 baht):",
         f"  shop_id        {demo['shop_id']}",
         f"  branch_id      {demo['branch_id']}",
