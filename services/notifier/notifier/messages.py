@@ -115,14 +115,18 @@ def send_batches(db, outbox, line, now, limit=100, lease=120):
     return totals
 
 
-def send_due(db, outbox, line, sms, now=None, limit=200, lease=60):
+DEFAULT_RATES = {"per_shop": 100, "line": 1000, "sms": 20}
+
+
+def send_due(db, outbox, line, sms, now=None, limit=200, lease=60, rates=None):
     """Send every message due at `now` (default: the clock): claim a batch (leased), send each,
     then record sent, a retry after a back-off (Retry-After honoured), or failed; then the
-    campaigns' LINE multicasts. Returns counts (of messages)."""
+    campaigns' LINE multicasts. `rates` caps a run per shop and per channel (the rest waits
+    for the next run). Returns counts (of messages)."""
     now = now or _now()
     batched = send_batches(db, outbox, line, now)
     with db.transaction() as conn:
-        claimed = store.claim_due(conn, now, limit, lease)
+        claimed = store.claim_due(conn, now, limit, lease, {**DEFAULT_RATES, **(rates or {})})
         shops = {row["shop_id"]: store.shop(conn, row["shop_id"]) for row in claimed}
     totals = {"sent": 0, "retry": 0, "failed": 0}
 

@@ -23,6 +23,9 @@ class Providers(DependencyProvider):
         config = self.container.config
         self.line = providers.Line(config.get("LINE_API_URL") or "https://api.line.me")
         self.sms = providers.Sms(config.get("THAIBULKSMS_URL") or "https://api-v2.thaibulksms.com")
+        limits = config.get("SEND_RATES") or {}
+        self.rates = {key: int(limits.get(name, messages.DEFAULT_RATES[key]))
+                      for key, name in (("per_shop", "PER_SHOP"), ("line", "LINE"), ("sms", "SMS"))}
 
     def get_dependency(self, worker_ctx):
         return self
@@ -151,7 +154,8 @@ class NotifierService(ServiceBase):
         """Every second: send what is due (config SENDER_ENABLED: false leaves it to run_sender)."""
         if str(self.config.get("SENDER_ENABLED", "true")).lower() in ("false", "0", "no"):
             return
-        totals = messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms)
+        totals = messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms,
+                                   rates=self.providers.rates)
         if any(totals.values()):
             self.log.info("messages_sent", **totals)
 
@@ -159,7 +163,8 @@ class NotifierService(ServiceBase):
     def run_sender(self, request=None):
         """Send what is due as of `now` (default: the clock); tests and ops move time with it."""
         cmd = load(contracts.SendNow(), request or {})
-        return messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms, cmd["now"])
+        return messages.send_due(self.db, self.outbox, self.providers.line, self.providers.sms, cmd["now"],
+                                 rates=self.providers.rates)
 
     # --- triggers ----------------------------------------------------------------
 

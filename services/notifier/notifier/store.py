@@ -46,10 +46,19 @@ RETURNING {MESSAGE_COLUMNS}
 # Claim due messages: each claimed one is leased (its next attempt moved ahead) so another
 # sender skips it; a sender that dies mid-send leaves it to be tried again after the lease
 # (LINE's retry key keeps that from delivering twice).
+# Rate limits: a claim takes at most `per_shop` messages of one shop and `line` / `sms` of one
+# channel (the sender claims once a second: these are per second, per sender replica).
 CLAIM_DUE = f"""
-WITH due AS (
-    SELECT message_id FROM messages WHERE status = 'queued' AND batch_id IS NULL AND next_attempt_at <= %(now)s
-    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+WITH ranked AS (
+    SELECT message_id, next_attempt_at, channel,
+           row_number() OVER (PARTITION BY shop_id ORDER BY next_attempt_at, message_id) AS shop_rank,
+           row_number() OVER (PARTITION BY channel ORDER BY next_attempt_at, message_id) AS channel_rank
+    FROM messages WHERE status = 'queued' AND batch_id IS NULL AND next_attempt_at <= %(now)s
+), due AS (
+    SELECT m.message_id FROM messages m JOIN ranked r USING (message_id)
+    WHERE r.shop_rank <= %(per_shop)s
+      AND r.channel_rank <= CASE r.channel WHEN 'line' THEN %(line)s ELSE %(sms)s END
+    ORDER BY r.next_attempt_at LIMIT %(limit)s FOR UPDATE OF m SKIP LOCKED
 )
 UPDATE messages m SET attempts = m.attempts + 1, next_attempt_at = %(now)s + make_interval(secs => %(lease)s)
 FROM due WHERE m.message_id = due.message_id
@@ -107,8 +116,8 @@ def insert_message(conn, **row):
     return conn.execute(INSERT_MESSAGE, row).fetchone()
 
 
-def claim_due(conn, now, limit, lease):
-    return conn.execute(CLAIM_DUE, {"now": now, "limit": limit, "lease": lease}).fetchall()
+def claim_due(conn, now, limit, lease, rates):
+    return conn.execute(CLAIM_DUE, {"now": now, "limit": limit, "lease": lease, **rates}).fetchall()
 
 
 def settle(conn, message_id, status, now, reason=None, provider_id=None, next_attempt_at=None):

@@ -177,3 +177,24 @@ def test_marketing_waits_for_the_end_of_quiet_hours(notifier):
     result = notifier.send_campaign({"shop_id": SHOP, "campaign_id": "night", "phones": [PHONE], "text": "hi"})
     assert result["send_at"] > later(seconds=1)
     assert notifier.run_sender({})["sent"] == 0
+
+
+def test_rate_limits_per_shop_and_channel_hold_the_rest_for_the_next_run(container_factory, rabbit_config, dsn,
+                                                                         fake, publish):
+    from nameko.standalone.rpc import ServiceRpcProxy
+    from nameko.testing.utils import find_free_port
+
+    from chassis.testing import service_config
+    from notifier.service import NotifierService
+
+    config = service_config(rabbit_config, dsn, WEB_SERVER_ADDRESS=f"127.0.0.1:{find_free_port()}",
+                            LINE_API_URL=fake.url, THAIBULKSMS_URL=fake.url, SENDER_ENABLED="false",
+                            SEND_RATES={"PER_SHOP": 10, "LINE": 10, "SMS": 2})
+    container_factory(NotifierService, config).start()
+    with ServiceRpcProxy("notifier", config, timeout=20) as notifier:
+        notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "sms_enabled": True,
+                                "sms_provider": "webhook", "sms_credentials": {"url": f"{fake.url}/webhook"}})
+        for i in range(5):
+            publish("points", "earned", {"phone": f"+6681234560{i}", "points": 1, "balance": 1})
+        wait_for(lambda: len(notifier.messages({"shop_id": SHOP})["messages"]) == 5)
+        assert [notifier.run_sender({})["sent"] for _ in range(4)] == [2, 2, 1, 0]
