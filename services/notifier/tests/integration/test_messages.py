@@ -198,3 +198,41 @@ def test_rate_limits_per_shop_and_channel_hold_the_rest_for_the_next_run(contain
             publish("points", "earned", {"phone": f"+6681234560{i}", "points": 1, "balance": 1})
         wait_for(lambda: len(notifier.messages({"shop_id": SHOP})["messages"]) == 5)
         assert [notifier.run_sender({})["sent"] for _ in range(4)] == [2, 2, 1, 0]
+
+
+@pytest.mark.parametrize("source,event_type,data,expected", [
+    ("points", "earned", {"phone": PHONE, "points": 12, "balance": 40}, "12"),
+    ("points", "expiring_soon", {"phone": PHONE, "points": 30, "expires_at": "2027-01-31T16:59:59+00:00"},
+     "31/01/2027"),
+    ("rewards", "coupon_issued", coupon(), "NKZ9GF4QT"),
+    ("rewards", "coupons_issued", {"name": "Voucher", "expires_at": None,
+                                   "coupons": [{"coupon_id": "c1", "code": "ABCDEFGHJ", "phone": PHONE}]},
+     "ABCDEFGHJ"),
+    ("rewards", "coupon_expiring_soon", coupon(), "27/12/2026"),
+    ("rewards", "delivery_status_changed", {"phone": PHONE, "name": "Tote bag", "status": "shipped",
+                                            "carrier": "Kerry", "tracking_no": "KX123"}, "KX123"),
+])
+def test_each_trigger_sends_its_message_in_the_member_language(notifier, publish, fake, source, event_type, data,
+                                                               expected):
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER, "language": "en"})
+    publish(source, event_type, data)
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({})["sent"] == 1
+    (text,) = fake.received[0]["texts"]
+    assert expected in text and text.startswith("Cafe:")
+
+
+def test_without_the_shop_template_in_a_language_the_default_is_used(notifier, publish, fake):
+    notifier.set_template({"shop_id": SHOP, "trigger": "points_earned", "language": "en", "body": "EN {points}"})
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER, "language": "th"})
+    publish("points", "earned", {"phone": PHONE, "points": 4, "balance": 4})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    notifier.run_sender({})
+    assert "คุณได้รับ 4 คะแนน" in fake.received[0]["texts"][0]
+
+
+def test_malformed_events_are_dead_lettered_not_half_applied(notifier, publish, db):
+    publish("points", "earned", {"phone": PHONE})  # no points, no balance
+    publish("points", "earned", {"phone": PHONE, "points": 1, "balance": 1})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert db.execute("SELECT count(*) AS n FROM messages").fetchone()["n"] == 1
