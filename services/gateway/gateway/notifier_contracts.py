@@ -9,14 +9,15 @@ LANGUAGES = ("th", "en")
 class ChannelsBody(Schema):
     shop_name = fields.String(load_default="", validate=validate.Length(max=100),
                               metadata={"description": "how messages name the shop"})
-    line_token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=10, max=500),
-                               metadata={"description": "the LINE channel access token (stored, never shown)"})
+    line_token = fields.String(allow_none=True, validate=validate.Length(min=10, max=500), metadata={
+        "description": "the LINE channel access token (stored, never shown; leave out to keep it, null removes)"})
     sms_enabled = fields.Boolean(load_default=False)
     sms_provider = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(("thaibulksms", "webhook")))
     sms_sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=11))
-    sms_credentials = fields.Dict(load_default=None, allow_none=True, metadata={
-        "description": "thaibulksms: {api_key, api_secret}; webhook: {url, token} (stored, never shown)"})
+    sms_credentials = fields.Dict(allow_none=True, metadata={
+        "description": "thaibulksms: {api_key, api_secret}; webhook: {url, token} (stored, never shown; "
+                       "leave out to keep them, null removes)"})
     timezone = fields.String(load_default="Asia/Bangkok", validate=validate.Length(min=1, max=64))
     language = fields.String(load_default="th", validate=validate.OneOf(LANGUAGES))
     quiet_start = fields.String(load_default=None, allow_none=True, metadata={"example": "21:00"})

@@ -6,7 +6,7 @@ import zoneinfo
 
 import eventlet
 
-from notifier import domain, event_contracts, store, templates
+from notifier import domain, event_contracts, providers, store, templates
 
 SENDER_CONCURRENCY = 20
 
@@ -96,7 +96,10 @@ def send_batches(db, outbox, line, now, limit=100, lease=120):
 
     def send(batch):
         token = (shops.get(batch["shop_id"]) or {}).get("line_token") or ""
-        return batch, line.multicast(token, list(batch["recipients"]), batch["body"], str(batch["batch_id"]))
+        try:
+            return batch, line.multicast(token, list(batch["recipients"]), batch["body"], str(batch["batch_id"]))
+        except Exception as exc:  # noqa: BLE001 - retried like any transient failure
+            return batch, providers.Outcome("retry", reason=f"unexpected {type(exc).__name__}")
 
     for batch, outcome in eventlet.GreenPool(SENDER_CONCURRENCY).imap(send, claimed):
         with db.transaction() as conn:
@@ -132,31 +135,45 @@ def send_due(db, outbox, line, sms, now=None, limit=200, lease=60, rates=None):
 
     def send(message):
         shop = shops.get(message["shop_id"]) or {}
-        if message["channel"] == "line":
-            outcome = line.push(shop.get("line_token") or "", message["recipient"], message["body"],
-                                str(message["message_id"]))
-        else:
-            outcome = sms.send(shop.get("sms_provider"), shop.get("sms_credentials") or {}, shop.get("sms_sender"),
-                               message["recipient"], message["body"], str(message["message_id"]))
-        return message, outcome
+        if message["attempts"] > domain.MAX_ATTEMPTS:  # claimed again after a sender died: give up
+            return providers.Outcome("retry", reason="no answer recorded")
+        try:
+            if message["channel"] == "line":
+                return line.push(shop.get("line_token") or "", message["recipient"], message["body"],
+                                 str(message["message_id"]))
+            return sms.send(shop.get("sms_provider"), shop.get("sms_credentials") or {}, shop.get("sms_sender"),
+                            message["recipient"], message["body"], str(message["message_id"]))
+        except Exception as exc:  # noqa: BLE001 - one message's surprise must not stop the others
+            return providers.Outcome("retry", reason=f"unexpected {type(exc).__name__}")
 
-    for message, outcome in eventlet.GreenPool(SENDER_CONCURRENCY).imap(send, claimed):
+    def send_and_record(message):
+        """Each result is recorded as soon as it is known (one slow send holds up nothing else)."""
+        outcome = send(message)
+        attempts = message["attempts"]
         with db.transaction() as conn:
             if outcome.status == "sent":
-                row = store.settle(conn, message["message_id"], "sent", now, reason=outcome.reason,
+                row = store.settle(conn, message["message_id"], "sent", now, attempts, reason=outcome.reason,
                                    provider_id=outcome.provider_id)
                 event = "notifier.message_sent"
-            elif outcome.status == "retry" and message["attempts"] < domain.MAX_ATTEMPTS:
-                retry_at = now + datetime.timedelta(seconds=domain.backoff(message["attempts"], outcome.retry_after))
-                row = store.settle(conn, message["message_id"], "queued", now, reason=outcome.reason,
+            elif outcome.status == "retry" and attempts < domain.MAX_ATTEMPTS:
+                retry_at = now + datetime.timedelta(seconds=domain.backoff(attempts, outcome.retry_after))
+                shop = shops.get(message["shop_id"])
+                if message["kind"] == "marketing" and shop:
+                    retry_at = domain.quiet_until(retry_at, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"],
+                                                  shop["quiet_end"])
+                row = store.settle(conn, message["message_id"], "queued", now, attempts, reason=outcome.reason,
                                    next_attempt_at=retry_at)
                 event = None
             else:
-                reason = outcome.reason if outcome.status == "permanent" else f"gave up after " \
-                    f"{message['attempts']} attempts: {outcome.reason}"
-                row = store.settle(conn, message["message_id"], "failed", now, reason=reason)
+                reason = outcome.reason if outcome.status == "permanent" else \
+                    f"gave up after {attempts} attempts: {outcome.reason}"
+                row = store.settle(conn, message["message_id"], "failed", now, attempts, reason=reason)
                 event = "notifier.message_failed"
             if row is not None and event:
                 outbox.add(conn, event, 1, row["shop_id"], event_contracts.MESSAGE.dump(row))
-        totals["sent" if event == "notifier.message_sent" else "failed" if event else "retry"] += 1
+        return "sent" if event == "notifier.message_sent" else "failed" if event else "retry"
+
+    pool = eventlet.GreenPool(SENDER_CONCURRENCY)
+    for result in pool.imap(send_and_record, claimed):
+        totals[result] += 1
     return {key: totals[key] + batched[key] for key in totals}

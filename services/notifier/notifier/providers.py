@@ -38,7 +38,12 @@ def _retry_after(headers):
         return None
 
 
+LINE_TIMEOUT = (3, 10)  # connect, read: a stuck call must not stop the sender
+
+
 def classify(status, body, headers=None):
+    if not status:  # no HTTP answer (TLS, connection): transient
+        return Outcome("retry", reason=f"no answer: {str(body)[:100]}")
     if status == 429:
         return Outcome("retry", reason="rate limited (429)", retry_after=_retry_after(headers))
     if status >= 500 or status == 408:
@@ -59,7 +64,8 @@ class Line:
         try:
             with self._api(token) as client:
                 answer = MessagingApi(client).push_message(
-                    PushMessageRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key)
+                    PushMessageRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key,
+                    _request_timeout=LINE_TIMEOUT)
             sent = answer.sent_messages[0].id if answer and answer.sent_messages else retry_key
             return Outcome("sent", provider_id=str(sent))
         except ApiException as exc:
@@ -74,7 +80,8 @@ class Line:
         try:
             with self._api(token) as client:
                 MessagingApi(client).multicast_with_http_info(
-                    MulticastRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key)
+                    MulticastRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key,
+                    _request_timeout=LINE_TIMEOUT)
             return Outcome("sent", provider_id=retry_key)
         except ApiException as exc:
             if exc.status == 409:
@@ -93,11 +100,17 @@ class Sms:
         self.thaibulksms_url = thaibulksms_url.rstrip("/")
 
     def send(self, provider, credentials, sender, phone, text, message_id):
+        if provider not in ("thaibulksms", "webhook"):
+            return Outcome("permanent", reason="the shop has no SMS provider any more")
+        needed = ("api_key", "api_secret") if provider == "thaibulksms" else ("url",)
+        if any(not credentials.get(key) for key in needed):
+            return Outcome("permanent", reason="the shop's SMS credentials are incomplete")
         try:
             if provider == "thaibulksms":
                 auth = base64.b64encode(f"{credentials['api_key']}:{credentials['api_secret']}".encode()).decode()
                 reply = HTTP.request("POST", f"{self.thaibulksms_url}/sms", headers={"Authorization": f"Basic {auth}"},
-                                     fields={"msisdn": phone.removeprefix("+"), "message": text, "sender": sender},
+                                     fields={"msisdn": phone.removeprefix("+"), "message": text,
+                                             "sender": sender or ""},
                                      encode_multipart=False)
             else:
                 headers = {"Content-Type": "application/json", "Idempotency-Key": message_id,
@@ -110,6 +123,7 @@ class Sms:
             try:
                 answer = json.loads(reply.data or b"{}")
             except ValueError:
-                answer = {}
+                answer = None
+            answer = answer if isinstance(answer, dict) else {}
             return Outcome("sent", provider_id=str(answer.get("id") or answer.get("message_id") or message_id))
         return classify(reply.status, reply.data[:200].decode(errors="replace"), reply.headers)

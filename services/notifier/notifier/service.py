@@ -59,7 +59,10 @@ class NotifierService(ServiceBase):
         with self.db.transaction() as conn:
             current = store.shop(conn, cmd["shop_id"]) or {}
             row = store.save_shop(conn, **{
-                **cmd, "quiet_start": cmd["quiet_start"] or current.get("quiet_start") or datetime.time(21),
+                **cmd, "line_token": cmd["line_token"] if "line_token" in cmd else current.get("line_token"),
+                "sms_credentials": cmd["sms_credentials"] if "sms_credentials" in cmd
+                else current.get("sms_credentials"),
+                "quiet_start": cmd["quiet_start"] or current.get("quiet_start") or datetime.time(21),
                 "quiet_end": cmd["quiet_end"] or current.get("quiet_end") or datetime.time(8)})
         return _channels_view(row)
 

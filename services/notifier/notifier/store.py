@@ -49,15 +49,18 @@ RETURNING {MESSAGE_COLUMNS}
 # Rate limits: a claim takes at most `per_shop` messages of one shop and `line` / `sms` of one
 # channel (the sender claims once a second: these are per second, per sender replica).
 CLAIM_DUE = f"""
-WITH ranked AS (
+WITH by_shop AS (
     SELECT message_id, next_attempt_at, channel,
-           row_number() OVER (PARTITION BY shop_id ORDER BY next_attempt_at, message_id) AS shop_rank,
-           row_number() OVER (PARTITION BY channel ORDER BY next_attempt_at, message_id) AS channel_rank
+           row_number() OVER (PARTITION BY shop_id ORDER BY next_attempt_at, message_id) AS shop_rank
     FROM messages WHERE status = 'queued' AND batch_id IS NULL AND next_attempt_at <= %(now)s
+), ranked AS (
+    SELECT message_id, next_attempt_at, channel,
+           row_number() OVER (PARTITION BY channel ORDER BY next_attempt_at, message_id) AS channel_rank
+    FROM by_shop WHERE shop_rank <= %(per_shop)s
 ), due AS (
     SELECT m.message_id FROM messages m JOIN ranked r USING (message_id)
-    WHERE r.shop_rank <= %(per_shop)s
-      AND r.channel_rank <= CASE r.channel WHEN 'line' THEN %(line)s ELSE %(sms)s END
+    WHERE r.channel_rank <= CASE r.channel WHEN 'line' THEN %(line)s ELSE %(sms)s END
+      AND m.status = 'queued' AND m.batch_id IS NULL AND m.next_attempt_at <= %(now)s  -- re-checked on the locked row
     ORDER BY r.next_attempt_at LIMIT %(limit)s FOR UPDATE OF m SKIP LOCKED
 )
 UPDATE messages m SET attempts = m.attempts + 1, next_attempt_at = %(now)s + make_interval(secs => %(lease)s)
@@ -67,11 +70,11 @@ RETURNING {", ".join("m." + c.strip() for c in MESSAGE_COLUMNS.split(","))}
 SETTLE = f"""
 UPDATE messages SET status = %(status)s, reason = %(reason)s, provider_id = %(provider_id)s,
     next_attempt_at = %(next_attempt_at)s, sent_at = CASE WHEN %(status)s = 'sent' THEN %(now)s END
-WHERE message_id = %(message_id)s AND status = 'queued'
+WHERE message_id = %(message_id)s AND status = 'queued' AND attempts = %(attempts)s  -- still this claim's
 RETURNING {MESSAGE_COLUMNS}
 """
 RESEND = f"""
-UPDATE messages SET status = 'queued', reason = NULL, attempts = 0, next_attempt_at = %(now)s
+UPDATE messages SET status = 'queued', reason = NULL, attempts = 0, next_attempt_at = %(now)s, batch_id = NULL
 WHERE shop_id = %(shop_id)s AND message_id = %(message_id)s AND status = 'failed'
 RETURNING {MESSAGE_COLUMNS}
 """
@@ -120,9 +123,11 @@ def claim_due(conn, now, limit, lease, rates):
     return conn.execute(CLAIM_DUE, {"now": now, "limit": limit, "lease": lease, **rates}).fetchall()
 
 
-def settle(conn, message_id, status, now, reason=None, provider_id=None, next_attempt_at=None):
+def settle(conn, message_id, status, now, attempts, reason=None, provider_id=None, next_attempt_at=None):
+    """Record a send's result, if the message is still this claim's (same attempts count)."""
     return conn.execute(SETTLE, {"message_id": message_id, "status": status, "now": now, "reason": reason,
-                                 "provider_id": provider_id, "next_attempt_at": next_attempt_at}).fetchone()
+                                 "provider_id": provider_id, "next_attempt_at": next_attempt_at,
+                                 "attempts": attempts}).fetchone()
 
 
 def resend(conn, shop_id, message_id, now):
@@ -186,7 +191,7 @@ RETURNING b.*
 SETTLE_BATCH = """
 UPDATE line_batches SET status = %(status)s, reason = %(reason)s, next_attempt_at = %(next_attempt_at)s,
     sent_at = CASE WHEN %(status)s = 'sent' THEN %(now)s END
-WHERE batch_id = %(batch_id)s AND status = 'queued'
+WHERE batch_id = %(batch_id)s AND status = 'queued' AND attempts = %(attempts)s
 RETURNING batch_id
 """
 SETTLE_BATCH_MESSAGES = f"""
@@ -217,7 +222,7 @@ def claim_batches(conn, now, limit, lease):
 
 def settle_batch(conn, batch_id, status, now, attempts, reason=None, provider_id=None, next_attempt_at=None):
     if conn.execute(SETTLE_BATCH, {"batch_id": batch_id, "status": status, "now": now, "reason": reason,
-                                   "next_attempt_at": next_attempt_at}).fetchone() is None:
+                                   "next_attempt_at": next_attempt_at, "attempts": attempts}).fetchone() is None:
         return []
     if status == "queued":
         return []

@@ -36,9 +36,14 @@ def check(trigger, body):
         raise TemplateError(f"unknown trigger {trigger!r}")
     allowed = set(TRIGGERS[trigger][1])
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+        parts = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(body)
+                 if name is not None]
     except ValueError as exc:
         raise TemplateError(f"malformed template: {exc}") from None
+    for name, spec, conversion in parts:
+        if spec or conversion:
+            raise TemplateError(f"{{{name}}}: write fields plainly, without ':' or '!'")
+    names = {name for name, _, _ in parts}
     unknown = sorted(n for n in names if n not in allowed)
     if unknown:
         raise TemplateError(f"unknown fields {unknown}; this trigger has {sorted(allowed)}")
@@ -49,7 +54,22 @@ class _Values(dict):
         return ""
 
 
+class _Plain(string.Formatter):
+    """Fields by plain name only (no attribute or index access, no format specs): every value as text."""
+
+    def get_field(self, field_name, args, kwargs):
+        if not field_name.isidentifier():
+            return "", field_name
+        return kwargs[field_name], field_name
+
+    def format_field(self, value, format_spec):
+        return str(value)
+
+    def convert_field(self, value, conversion):
+        return value
+
+
 def render(body, values):
     """The text, with missing values empty (a member without a name gets no stray braces)."""
-    text = string.Formatter().vformat(body, (), _Values({k: "" if v is None else v for k, v in values.items()}))
+    text = _Plain().vformat(body, (), _Values({k: "" if v is None else v for k, v in values.items()}))
     return " ".join(text.split())

@@ -53,3 +53,14 @@ def test_templates_refuse_unknown_fields_and_render_missing_ones_empty():
     with pytest.raises(templates.TemplateError):
         templates.check("points_earned", "{points")
     assert templates.render("Hi {name}, +{points}", {"points": 5}) == "Hi , +5"
+
+
+@pytest.mark.parametrize("body", ["{points:{name.__class__}}", "{points!x}", "{expires:%Y}", "{points:>99999999999}",
+                                  "{name.__class__}", "{name[0]}"])
+def test_templates_with_specs_conversions_or_attribute_access_are_refused(body):
+    with pytest.raises(templates.TemplateError):
+        templates.check("points_expiring", body)
+
+
+def test_rendering_never_evaluates_more_than_plain_names():
+    assert templates.render("{name.__class__}{points}", {"name": "Nok", "points": 3}) == "3"
