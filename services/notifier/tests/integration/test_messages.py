@@ -236,3 +236,25 @@ def test_malformed_events_are_dead_lettered_not_half_applied(notifier, publish, 
     publish("points", "earned", {"phone": PHONE, "points": 1, "balance": 1})
     wait_for(lambda: len(messages(notifier)) == 1)
     assert db.execute("SELECT count(*) AS n FROM messages").fetchone()["n"] == 1
+
+
+def test_saving_channels_without_secrets_keeps_the_stored_ones(notifier, publish, fake):
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "language": "en"})  # no token, no credentials
+    assert notifier.get_channels({"shop_id": SHOP})["line_linked"] is True
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER})
+    publish("points", "earned", {"phone": PHONE, "points": 2, "balance": 2})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({})["sent"] == 1
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "line_token": None})
+    assert notifier.get_channels({"shop_id": SHOP})["line_linked"] is False
+
+
+@pytest.mark.parametrize("bad,field", [({"timezone": "Mars/Olympus"}, "timezone"),
+                                       ({"line_token": "token with spaces"}, "line_token"),
+                                       ({"sms_enabled": True, "sms_provider": "thaibulksms",
+                                         "sms_credentials": {"api_key": "k\u0000", "api_secret": "s"}},
+                                        "sms_credentials")])
+def test_bad_channel_settings_name_their_field(notifier, bad, field):
+    with pytest.raises(errors.InvalidInput) as caught:
+        notifier.save_channels({"shop_id": SHOP, **bad})
+    assert any(name.startswith(field) for name in caught.value.fields), caught.value.fields
