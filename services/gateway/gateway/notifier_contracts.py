@@ -2,7 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 TIME = {"format": "date-time"}
-TRIGGERS = ("points_earned", "points_expiring", "coupon_received", "coupon_expiring", "delivery_status", "campaign")
+TRIGGERS = ("points_earned", "points_expiring", "coupon_received", "coupon_expiring", "delivery_status",
+            "tier_changed", "campaign")
 LANGUAGES = ("th", "en")
 
 
@@ -76,7 +77,8 @@ class Preview(Schema):
 class MessagesQuery(Schema):
     phone = fields.String(load_default=None)
     campaign_id = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(("queued", "sent", "failed", "skipped")))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(("queued", "sent", "delivered", "failed", "skipped")))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
@@ -95,6 +97,13 @@ class Message(Schema):
     body = fields.String()
     created_at = fields.String(metadata=TIME)
     sent_at = fields.String(allow_none=True, metadata=TIME)
+    delivered_at = fields.String(allow_none=True, metadata=TIME)
+
+
+class DeliveryReportBody(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("delivered", "failed")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class MessageList(Schema):

@@ -41,7 +41,8 @@ CREATE TABLE templates (
     PRIMARY KEY (shop_id, trigger, language)
 );
 
--- queued -> sent | failed, or skipped at once (no channel, opted out: the reason kept).
+-- queued -> sent (-> delivered, when the provider reports it) | failed, or skipped at once (no
+-- channel, opted out: the reason kept).
 CREATE TABLE messages (
     message_id       UUID PRIMARY KEY,
     shop_id          UUID        NOT NULL,
@@ -53,7 +54,8 @@ CREATE TABLE messages (
     channel          TEXT        NOT NULL CHECK (channel IN ('line', 'sms', 'none')),
     recipient        TEXT,                       -- the LINE user id or the phone
     body             TEXT        NOT NULL,
-    status           TEXT        NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'skipped')),
+    flex             JSONB,                      -- a LINE Flex bubble (coupons); `body` is its alt text
+    status           TEXT        NOT NULL CHECK (status IN ('queued', 'sent', 'delivered', 'failed', 'skipped')),
     reason           TEXT,                       -- why skipped or failed
     attempts         INT         NOT NULL DEFAULT 0,
     next_attempt_at  TIMESTAMPTZ,
@@ -62,6 +64,7 @@ CREATE TABLE messages (
     batch_id         UUID,                       -- a campaign's LINE messages go out 500 per multicast
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     sent_at          TIMESTAMPTZ,
+    delivered_at     TIMESTAMPTZ,
     UNIQUE (shop_id, dedupe_key)
 );
 CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status = 'queued' AND batch_id IS NULL;

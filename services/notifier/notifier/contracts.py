@@ -87,7 +87,7 @@ class Messages(ShopRef):
     phone = Phone(load_default=None, allow_none=True)
     campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     status = fields.String(load_default=None, allow_none=True,
-                           validate=validate.OneOf(("queued", "sent", "failed", "skipped")))
+                           validate=validate.OneOf(("queued", "sent", "delivered", "failed", "skipped")))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
@@ -106,3 +106,12 @@ class Campaign(ShopRef):
     phones = fields.List(fields.String(validate=validate.Regexp(r"^\+[1-9]\d{7,14}\Z", error="an E.164 phone")),
                          required=True, validate=validate.Length(min=1, max=200_000))
     text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class Delivery(ShopRef):
+    """A provider's delivery report for a sent message."""
+
+    message_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("delivered", "failed")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    at = fields.AwareDateTime(load_default=None, allow_none=True)

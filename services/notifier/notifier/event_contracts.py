@@ -43,6 +43,15 @@ class DeliveryChanged(EventData):
     tracking_no = fields.String(load_default=None, allow_none=True)
 
 
+class TierChanged(EventData):
+    """members.tier_changed v1 (issue #4's contract): from, to, reason."""
+
+    phone = fields.String(required=True)
+    to = fields.String(required=True, allow_none=True)
+    previous = fields.String(load_default=None, allow_none=True, data_key="from")
+    reason = fields.String(load_default=None, allow_none=True)
+
+
 class Message(Schema):
     """notifier.message_sent / notifier.message_failed v1."""
 
@@ -59,6 +68,7 @@ class Message(Schema):
     sms_parts = fields.Integer(allow_none=True)
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
 
 
 MESSAGE = Message()

@@ -97,9 +97,11 @@ class FakeProviders:
                                   {"x-line-accepted-request-id": key})
             if key:
                 self.retry_keys.add(key)
-        texts = [m.get("text") for m in body.get("messages", [])]
+        texts = [m.get("text") or m.get("altText") for m in body.get("messages", [])]
+        types = [m.get("type") for m in body.get("messages", [])]
         with self.lock:
-            self.received.append({"channel": f"line_{kind}", "to": to, "texts": texts, "retry_key": key})
+            self.received.append({"channel": f"line_{kind}", "to": to, "texts": texts, "types": types,
+                                  "messages": body.get("messages", []), "retry_key": key})
             ids = [{"id": f"{len(self.received)}{i:03d}", "quoteToken": "q"} for i in range(len(texts))]
         return self._json(200, {"sentMessages": ids} if kind == "push" else {})
 

@@ -36,7 +36,12 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
     text = templates.render(body, {"name": (contact or {}).get("name"), "shop": (shop or {}).get("shop_name"),
                                    **{k: _local_date(v, shop) if isinstance(v, datetime.datetime) else v
                                       for k, v in values.items()}})
-    status, reason, recipient, next_at, parts = "queued", None, None, now, None
+    status, reason, recipient, next_at, parts, flex = "queued", None, None, now, None, None
+    if trigger in ("coupon_received", "coupon_expiring") and channel == "line":
+        expires = values.get("expires")
+        flex = templates.coupon_flex((shop or {}).get("shop_name"), values.get("reward"), values.get("code") or "",
+                                     _local_date(expires, shop) if isinstance(expires, datetime.datetime) else "",
+                                     language)
     if channel == "none":
         status, reason = "skipped", detail
     elif channel == "line":
@@ -47,7 +52,7 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
         next_at = domain.quiet_until(now, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"], shop["quiet_end"])
     return store.insert_message(
         conn, message_id=uuid.uuid4(), shop_id=shop_id, phone=phone, trigger=trigger, kind=kind,
-        dedupe_key=dedupe_key, campaign_id=campaign_id, channel=channel, recipient=recipient, body=text,
+        dedupe_key=dedupe_key, campaign_id=campaign_id, channel=channel, recipient=recipient, body=text, flex=flex,
         status=status, reason=reason, next_attempt_at=next_at if status == "queued" else None, sms_parts=parts)
 
 
@@ -140,7 +145,7 @@ def send_due(db, outbox, line, sms, now=None, limit=200, lease=60, rates=None):
         try:
             if message["channel"] == "line":
                 return line.push(shop.get("line_token") or "", message["recipient"], message["body"],
-                                 str(message["message_id"]))
+                                 str(message["message_id"]), flex=message["flex"])
             return sms.send(shop.get("sms_provider"), shop.get("sms_credentials") or {}, shop.get("sms_sender"),
                             message["recipient"], message["body"], str(message["message_id"]))
         except Exception as exc:  # noqa: BLE001 - one message's surprise must not stop the others

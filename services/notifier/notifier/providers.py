@@ -14,6 +14,8 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    FlexContainer,
+    FlexMessage,
     MessagingApi,
     MulticastRequest,
     PushMessageRequest,
@@ -58,13 +60,16 @@ class Line:
     def _api(self, token):
         return ApiClient(Configuration(host=self.base_url, access_token=token))
 
-    def push(self, token, to, text, retry_key):
-        """One push; `retry_key` (the message id) makes LINE deliver a retried push once:
-        a 409 for a key it already accepted means it was sent."""
+    def push(self, token, to, text, retry_key, flex=None):
+        """One push (a Flex bubble with `text` as its alt text, or plain text); `retry_key` (the
+        message id) makes LINE deliver a retried push once: a 409 for a key it already
+        accepted means it was sent."""
         try:
+            message = FlexMessage(alt_text=text[:400], contents=FlexContainer.from_dict(flex)) if flex \
+                else TextMessage(text=text)
             with self._api(token) as client:
                 answer = MessagingApi(client).push_message(
-                    PushMessageRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key,
+                    PushMessageRequest(to=to, messages=[message]), x_line_retry_key=retry_key,
                     _request_timeout=LINE_TIMEOUT)
             sent = answer.sent_messages[0].id if answer and answer.sent_messages else retry_key
             return Outcome("sent", provider_id=str(sent))

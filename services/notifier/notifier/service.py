@@ -150,6 +150,26 @@ class NotifierService(ServiceBase):
             raise errors.NotFound("channels_not_found", "this shop has set no channels", {"shop_id": ["no channels"]})
         return result
 
+    @rpc(expected_exceptions=errors.EXPECTED)
+    def record_delivery(self, request):
+        """A provider's delivery report (the SMS webhook's callback, through the gateway): a sent
+        message becomes delivered, or failed after all. Events: notifier.message_delivered,
+        notifier.message_failed. Repeating a report changes nothing more."""
+        cmd = load(contracts.Delivery(), request)
+        with self.db.transaction() as conn:
+            current = store.message(conn, cmd["shop_id"], cmd["message_id"])
+            if current is None:
+                raise errors.NotFound("message_not_found", "no such message", {"message_id": ["unknown"]})
+            if current["status"] == cmd["status"]:
+                return MESSAGE.dump(current)
+            row = store.record_delivery(conn, cmd["shop_id"], cmd["message_id"], cmd["status"], cmd["at"] or _now(),
+                                        cmd["reason"])
+            if row is None:
+                raise errors.Conflict("not_sent", f"this message is {current['status']}, not sent",
+                                      {"message_id": [current["status"]]})
+            self.outbox.add(conn, f"notifier.message_{cmd['status']}", 1, row["shop_id"], MESSAGE.dump(row))
+        return MESSAGE.dump(row)
+
     # --- sending -----------------------------------------------------------------
 
     @timer(interval=1)
@@ -227,3 +247,13 @@ class NotifierService(ServiceBase):
                                                      "carrier": data["carrier"], "tracking_no": data["tracking_no"]}, \
                 f"{event['event_id']}:delivery"
         self._from_event("notifier.on_delivery_changed", event_contracts.DeliveryChanged(), body, make)
+
+    @event_handler("members", "tier_changed.v1")
+    def on_tier_changed(self, body):
+        """members.tier_changed (issue #4's contract: from, to, reason): 'your tier is now X'
+        (not when a member loses every tier)."""
+        def make(data, event):
+            if data["to"]:
+                yield data["phone"], "tier_changed", {"tier": data["to"], "previous": data["previous"]}, \
+                    f"{event['event_id']}:tier"
+        self._from_event("notifier.on_tier_changed", event_contracts.TierChanged(), body, make)

@@ -34,12 +34,12 @@ INSERT INTO templates (shop_id, trigger, language, body) VALUES (%(shop_id)s, %(
 ON CONFLICT (shop_id, trigger, language) DO UPDATE SET body = EXCLUDED.body, updated_at = now()
 """
 MESSAGE_COLUMNS = """message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id, channel, recipient, body,
-    status, reason, attempts, next_attempt_at, provider_id, sms_parts, created_at, sent_at"""
+    flex, status, reason, attempts, next_attempt_at, provider_id, sms_parts, created_at, sent_at, delivered_at"""
 INSERT_MESSAGE = f"""
 INSERT INTO messages (message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id, channel, recipient, body,
-    status, reason, next_attempt_at, sms_parts)
+    flex, status, reason, next_attempt_at, sms_parts)
 VALUES (%(message_id)s, %(shop_id)s, %(phone)s, %(trigger)s, %(kind)s, %(dedupe_key)s, %(campaign_id)s, %(channel)s,
-    %(recipient)s, %(body)s, %(status)s, %(reason)s, %(next_attempt_at)s, %(sms_parts)s)
+    %(recipient)s, %(body)s, %(flex)s, %(status)s, %(reason)s, %(next_attempt_at)s, %(sms_parts)s)
 ON CONFLICT (shop_id, dedupe_key) DO NOTHING
 RETURNING {MESSAGE_COLUMNS}
 """
@@ -116,7 +116,22 @@ def save_template(conn, shop_id, trigger, language, body):
 
 
 def insert_message(conn, **row):
+    row["flex"] = Jsonb(row["flex"]) if row.get("flex") is not None else None
     return conn.execute(INSERT_MESSAGE, row).fetchone()
+
+
+DELIVERED = f"""
+UPDATE messages SET status = %(status)s, reason = coalesce(%(reason)s, reason),
+    delivered_at = CASE WHEN %(status)s = 'delivered' THEN %(at)s END
+WHERE shop_id = %(shop_id)s AND message_id = %(message_id)s AND status IN ('sent', 'delivered')
+RETURNING {MESSAGE_COLUMNS}
+"""
+
+
+def record_delivery(conn, shop_id, message_id, status, at, reason=None):
+    """A provider's delivery report for a sent message (delivered, or failed after all)."""
+    return conn.execute(DELIVERED, {"shop_id": shop_id, "message_id": message_id, "status": status, "at": at,
+                                    "reason": reason}).fetchone()
 
 
 def claim_due(conn, now, limit, lease, rates):

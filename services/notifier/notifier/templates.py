@@ -8,6 +8,7 @@ TRIGGERS = {
     "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires")),
     "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires")),
     "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no")),
+    "tier_changed": ("transactional", ("name", "shop", "tier", "previous")),
     "campaign": ("marketing", ("shop", "text")),  # one text for all: sent by LINE multicast
 }
 DEFAULTS = {
@@ -21,6 +22,8 @@ DEFAULTS = {
     ("coupon_expiring", "en"): "{shop}: your coupon for {reward} ({code}) expires on {expires}.",
     ("delivery_status", "th"): "{shop}: ของรางวัล {reward} สถานะ {status} {carrier} {tracking_no}",
     ("delivery_status", "en"): "{shop}: your {reward} is {status}. {carrier} {tracking_no}",
+    ("tier_changed", "th"): "{shop}: ยินดีด้วย ระดับสมาชิกของคุณตอนนี้คือ {tier}",
+    ("tier_changed", "en"): "{shop}: your member tier is now {tier}.",
     ("campaign", "th"): "{text}",
     ("campaign", "en"): "{text}",
 }
@@ -73,3 +76,17 @@ def render(body, values):
     """The text, with missing values empty (a member without a name gets no stray braces)."""
     text = _Plain().vformat(body, (), _Values({k: "" if v is None else v for k, v in values.items()}))
     return " ".join(text.split())
+
+
+def coupon_flex(shop, reward, code, expires, language):
+    """A LINE Flex bubble for a coupon: the reward, the code large enough to read at a counter,
+    its expiry. The message's text is its alt text."""
+    until = ("ใช้ได้ถึง " if language == "th" else "valid until ") + expires if expires else ""
+    display = f"{code[:4]}-{code[4:]}" if len(code) == 9 else code
+    return {"type": "bubble",
+            "header": {"type": "box", "layout": "vertical", "contents": [
+                {"type": "text", "text": shop or " ", "size": "sm", "color": "#888888"}]},
+            "body": {"type": "box", "layout": "vertical", "spacing": "md", "contents": [
+                {"type": "text", "text": reward or " ", "weight": "bold", "size": "lg", "wrap": True},
+                {"type": "text", "text": display, "size": "xxl", "weight": "bold", "align": "center"},
+                {"type": "text", "text": until or " ", "size": "sm", "color": "#555555", "align": "center"}]}}

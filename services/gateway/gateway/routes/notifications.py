@@ -49,3 +49,14 @@ class NotificationRoutes:
               summary="Send a failed message again", roles=(ADMIN,), response=nc.Message, tag="notifications")
     def resend(self, call, shop_id, message_id):
         return self.notifier.call("resend", {"shop_id": shop_id, "message_id": message_id})
+
+    @endpoint("POST", "/shops/{shop_id}/notifications/messages/{message_id}/delivery",
+              summary="A provider's delivery report for a sent message", roles=(INTERNAL, ADMIN),
+              request=nc.DeliveryReportBody, response=nc.Message, tag="notifications")
+    def record_delivery(self, call, shop_id, message_id):
+        """For the SMS webhook provider's callback (an internal-system key): delivered, or failed
+        after all. Repeating a report changes nothing more; a message not sent yet is 409."""
+        body = call.body
+        return self.notifier.call("record_delivery", {
+            "shop_id": shop_id, "message_id": message_id, "status": body["status"], "reason": body["reason"],
+            "at": body["at"] and body["at"].isoformat()})

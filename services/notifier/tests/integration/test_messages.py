@@ -258,3 +258,37 @@ def test_bad_channel_settings_name_their_field(notifier, bad, field):
     with pytest.raises(errors.InvalidInput) as caught:
         notifier.save_channels({"shop_id": SHOP, **bad})
     assert any(name.startswith(field) for name in caught.value.fields), caught.value.fields
+
+
+def test_coupons_arrive_on_line_as_a_flex_bubble_with_the_code(notifier, publish, fake):
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER, "language": "en"})
+    publish("rewards", "coupon_issued", coupon())
+    wait_for(lambda: len(messages(notifier)) == 1)
+    notifier.run_sender({})
+    (pushed,) = fake.received
+    assert pushed["types"] == ["flex"] and "NKZ9GF4QT" in pushed["texts"][0]  # the alt text
+    bubble = pushed["messages"][0]["contents"]
+    assert "NKZ9-GF4QT" in [c["text"] for c in bubble["body"]["contents"]]
+
+
+def test_a_tier_change_is_announced(notifier, publish, fake):
+    notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER, "language": "en"})
+    publish("members", "tier_changed", {"phone": PHONE, "from": "Basic", "to": "Gold", "reason": "upgrade"})
+    publish("members", "tier_changed", {"phone": PHONE, "from": "Basic", "to": None, "reason": "expired"})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    notifier.run_sender({})
+    assert fake.received[0]["texts"] == ["Cafe: your member tier is now Gold."]
+
+
+def test_delivery_reports_mark_sent_messages_delivered_once(notifier, publish, fake, db):
+    publish("points", "earned", {"phone": PHONE, "points": 3, "balance": 3})
+    wait_for(lambda: len(messages(notifier)) == 1)
+    (message,) = messages(notifier)
+    with pytest.raises(errors.Conflict):  # not sent yet
+        notifier.record_delivery({"shop_id": SHOP, "message_id": message["message_id"], "status": "delivered"})
+    notifier.run_sender({})
+    report = {"shop_id": SHOP, "message_id": message["message_id"], "status": "delivered"}
+    assert notifier.record_delivery(report)["status"] == "delivered"
+    assert notifier.record_delivery(report)["delivered_at"] is not None
+    assert len(outbox_events(db, "notifier.message_delivered")) == 1
+    assert messages(notifier, status="delivered")[0]["message_id"] == message["message_id"]
