@@ -25,6 +25,7 @@ CREATE TABLE contacts (
     name                   TEXT,
     language               TEXT        CHECK (language IN ('th', 'en')),
     line_user_id           TEXT,
+    tier                   TEXT,                 -- from members.tier_changed
     line_blocked           BOOLEAN     NOT NULL DEFAULT false,
     opt_out_marketing      BOOLEAN     NOT NULL DEFAULT false,
     opt_out_transactional  BOOLEAN     NOT NULL DEFAULT false,

@@ -74,8 +74,17 @@ class FakeProviders:
         if path == "/sms":
             if not request.headers.get("Authorization", "").startswith("Basic "):
                 return self._json(401, {"error": "unauthorized"})
-            return self._record("sms", {"to": request.form.get("msisdn"), "text": request.form.get("message"),
-                                        "sender": request.form.get("sender")})
+            to = request.form.get("msisdn") or ""
+            if not (to.isdigit() and to.startswith("66")):
+                return self._json(201, {"remaining_credit": 100, "phone_number_list": [],
+                                        "bad_phone_number_list": [{"number": to, "message": "Invalid number"}]})
+            with self.lock:
+                self.received.append({"channel": "sms", "to": to, "text": request.form.get("message"),
+                                      "sender": request.form.get("sender")})
+                count = len(self.received)
+            return self._json(201, {"remaining_credit": 100, "credit_type": "standard", "bad_phone_number_list": [],
+                                    "phone_number_list": [{"number": to, "message_id": f"tbs-{count}",
+                                                           "used_credit": 1}]})
         if path == "/webhook":
             body = request.get_json(force=True)
             return self._record("webhook", {"to": body.get("to"), "text": body.get("text"),

@@ -34,6 +34,7 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
     language = (contact or {}).get("language") or (shop or {}).get("language") or "th"
     body = store.template(conn, shop_id, trigger, language) or templates.DEFAULTS[(trigger, language)]
     text = templates.render(body, {"name": (contact or {}).get("name"), "shop": (shop or {}).get("shop_name"),
+                                   "tier": (contact or {}).get("tier"),
                                    **{k: _local_date(v, shop) if isinstance(v, datetime.datetime) else v
                                       for k, v in values.items()}})
     status, reason, recipient, next_at, parts, flex = "queued", None, None, now, None, None

@@ -98,7 +98,8 @@ class Line:
 
 class Sms:
     """ThaiBulkSMS v2 (POST {base}/sms, HTTP basic auth with the shop's API key and secret,
-    form fields msisdn, message, sender) or a webhook (POST JSON {to, text, sender, message_id}
+    form fields msisdn, message, sender; it answers 201 with `phone_number_list` [{number,
+    message_id, used_credit}] and `bad_phone_number_list`) or a webhook (POST JSON {to, text, sender, message_id}
     to the shop's URL with its bearer token)."""
 
     def __init__(self, thaibulksms_url):
@@ -130,5 +131,12 @@ class Sms:
             except ValueError:
                 answer = None
             answer = answer if isinstance(answer, dict) else {}
+            if provider == "thaibulksms":  # 2xx with the numbers it took and those it refused
+                taken = answer.get("phone_number_list") or []
+                refused = answer.get("bad_phone_number_list") or []
+                if refused and not taken:
+                    return Outcome("permanent", reason=f"invalid recipient: {str(refused[0])[:150]}")
+                first = taken[0] if taken and isinstance(taken[0], dict) else {}
+                return Outcome("sent", provider_id=str(first.get("message_id") or message_id))
             return Outcome("sent", provider_id=str(answer.get("id") or answer.get("message_id") or message_id))
         return classify(reply.status, reply.data[:200].decode(errors="replace"), reply.headers)

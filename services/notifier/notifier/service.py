@@ -191,11 +191,13 @@ class NotifierService(ServiceBase):
 
     # --- triggers ----------------------------------------------------------------
 
-    def _from_event(self, handler, schema, body, make):
+    def _from_event(self, handler, schema, body, make, before=None):
         event = inbox.load_event(schema, body)
         with self.db.transaction() as conn:
             if not inbox.first_time(conn, handler, event):
                 return
+            if before is not None:
+                before(conn, event)
             for phone, trigger, values, key in make(event["data"], event):
                 messages.enqueue(conn, shop_id=event["shop_id"], phone=phone, trigger=trigger, values=values,
                                  dedupe_key=key)
@@ -256,4 +258,6 @@ class NotifierService(ServiceBase):
             if data["to"]:
                 yield data["phone"], "tier_changed", {"tier": data["to"], "previous": data["previous"]}, \
                     f"{event['event_id']}:tier"
-        self._from_event("notifier.on_tier_changed", event_contracts.TierChanged(), body, make)
+        def remember(conn, event):
+            store.set_tier(conn, event["shop_id"], event["data"]["phone"], event["data"]["to"])
+        self._from_event("notifier.on_tier_changed", event_contracts.TierChanged(), body, make, before=remember)

@@ -27,6 +27,10 @@ ON CONFLICT (shop_id, phone) DO UPDATE SET name = EXCLUDED.name, language = EXCL
     updated_at = now()
 RETURNING *
 """
+SET_TIER = """
+INSERT INTO contacts (shop_id, phone, tier) VALUES (%(shop_id)s, %(phone)s, %(tier)s)
+ON CONFLICT (shop_id, phone) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
+"""
 TEMPLATE = """SELECT body FROM templates WHERE shop_id = %(shop_id)s AND trigger = %(trigger)s
 AND language = %(language)s"""
 UPSERT_TEMPLATE = """
@@ -104,6 +108,10 @@ def contacts(conn, shop_id, phones):
 
 def save_contact(conn, **row):
     return conn.execute(UPSERT_CONTACT, row).fetchone()
+
+
+def set_tier(conn, shop_id, phone, tier):
+    conn.execute(SET_TIER, {"shop_id": shop_id, "phone": phone, "tier": tier})
 
 
 def template(conn, shop_id, trigger, language):

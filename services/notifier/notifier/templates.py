@@ -3,11 +3,11 @@ import string
 
 TRIGGERS = {
     # trigger: (kind, fields the text may use)
-    "points_earned": ("transactional", ("name", "shop", "points", "balance")),
-    "points_expiring": ("transactional", ("name", "shop", "points", "expires")),
-    "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires")),
-    "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires")),
-    "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no")),
+    "points_earned": ("transactional", ("name", "shop", "points", "balance", "tier")),
+    "points_expiring": ("transactional", ("name", "shop", "points", "expires", "tier")),
+    "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires", "tier")),
+    "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires", "tier")),
+    "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no", "tier")),
     "tier_changed": ("transactional", ("name", "shop", "tier", "previous")),
     "campaign": ("marketing", ("shop", "text")),  # one text for all: sent by LINE multicast
 }

@@ -271,13 +271,21 @@ def test_coupons_arrive_on_line_as_a_flex_bubble_with_the_code(notifier, publish
     assert "NKZ9-GF4QT" in [c["text"] for c in bubble["body"]["contents"]]
 
 
-def test_a_tier_change_is_announced(notifier, publish, fake):
+def test_a_tier_change_is_announced(notifier, publish, fake, db):
     notifier.set_contact({"shop_id": SHOP, "phone": PHONE, "line_user_id": LINE_USER, "language": "en"})
-    publish("members", "tier_changed", {"phone": PHONE, "from": "Basic", "to": "Gold", "reason": "upgrade"})
     publish("members", "tier_changed", {"phone": PHONE, "from": "Basic", "to": None, "reason": "expired"})
+    wait_for(lambda: db.execute("SELECT count(*) AS n FROM inbox").fetchone()["n"] == 1)
+    assert messages(notifier) == []  # no tier any more: nothing to announce
+    publish("members", "tier_changed", {"phone": PHONE, "from": None, "to": "Gold", "reason": "upgrade"})
     wait_for(lambda: len(messages(notifier)) == 1)
     notifier.run_sender({})
     assert fake.received[0]["texts"] == ["Cafe: your member tier is now Gold."]
+    notifier.set_template({"shop_id": SHOP, "trigger": "points_earned", "language": "en",
+                           "body": "+{points} ({tier} member)"})
+    publish("points", "earned", {"phone": PHONE, "points": 2, "balance": 2})
+    wait_for(lambda: len(messages(notifier)) == 2)
+    notifier.run_sender({})
+    assert fake.received[-1]["texts"] == ["+2 (Gold member)"]
 
 
 def test_delivery_reports_mark_sent_messages_delivered_once(notifier, publish, fake, db):
