@@ -10,6 +10,8 @@ LANGUAGES = ("th", "en")
 class ChannelsBody(Schema):
     shop_name = fields.String(load_default="", validate=validate.Length(max=100),
                               metadata={"description": "how messages name the shop"})
+    member_page_url = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"}, require_tld=False,
+                                 metadata={"description": "the shop's member page (e.g. its LIFF URL): {link}"})
     line_token = fields.String(allow_none=True, validate=validate.Length(min=10, max=500), metadata={
         "description": "the LINE channel access token (stored, never shown; leave out to keep it, null removes)"})
     sms_enabled = fields.Boolean(load_default=False)
@@ -28,6 +30,7 @@ class ChannelsBody(Schema):
 class Channels(Schema):
     shop_id = fields.String()
     shop_name = fields.String()
+    member_page_url = fields.String(allow_none=True)
     line_linked = fields.Boolean()
     sms_enabled = fields.Boolean()
     sms_provider = fields.String(allow_none=True)

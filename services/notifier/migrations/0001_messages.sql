@@ -16,6 +16,7 @@ CREATE TABLE shop_channels (
     quiet_start      TIME        NOT NULL DEFAULT '21:00',
     quiet_end        TIME        NOT NULL DEFAULT '08:00',
     shop_name        TEXT        NOT NULL DEFAULT '',
+    member_page_url  TEXT,                       -- the shop's member page (e.g. its LIFF URL): {link}
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 

@@ -34,6 +34,7 @@ class Webhook(Schema):
 
 class Channels(ShopRef):
     shop_name = fields.String(load_default="", validate=validate.Length(max=100))
+    member_page_url = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"}, require_tld=False)
     # Absent: keep what is stored (the API never shows them); null: remove.
     line_token = fields.String(allow_none=True, validate=[validate.Length(min=10, max=500), SECRET])
     sms_enabled = fields.Boolean(load_default=False)

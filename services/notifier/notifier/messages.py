@@ -34,7 +34,7 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
     language = (contact or {}).get("language") or (shop or {}).get("language") or "th"
     body = store.template(conn, shop_id, trigger, language) or templates.DEFAULTS[(trigger, language)]
     text = templates.render(body, {"name": (contact or {}).get("name"), "shop": (shop or {}).get("shop_name"),
-                                   "tier": (contact or {}).get("tier"),
+                                   "tier": (contact or {}).get("tier"), "link": (shop or {}).get("member_page_url"),
                                    **{k: _local_date(v, shop) if isinstance(v, datetime.datetime) else v
                                       for k, v in values.items()}})
     status, reason, recipient, next_at, parts, flex = "queued", None, None, now, None, None
@@ -71,7 +71,7 @@ def enqueue_campaign(db, *, shop_id, campaign_id, phones, text, now=None):
             return None
         language = shop["language"]
         body = store.template(conn, shop_id, "campaign", language) or templates.DEFAULTS[("campaign", language)]
-        text = templates.render(body, {"shop": shop["shop_name"], "text": text})
+        text = templates.render(body, {"shop": shop["shop_name"], "text": text, "link": shop["member_page_url"]})
         send_at = domain.quiet_until(now, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"], shop["quiet_end"])
         channels = store.enqueue_campaign(
             conn, shop_id=shop_id, campaign_id=campaign_id, phones=phones, body=text, send_at=send_at,

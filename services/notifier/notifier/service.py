@@ -39,7 +39,8 @@ def _channels_view(row):
     """A shop's channels without their secrets."""
     if row is None:
         return None
-    return {"shop_id": str(row["shop_id"]), "shop_name": row["shop_name"], "line_linked": bool(row["line_token"]),
+    return {"shop_id": str(row["shop_id"]), "shop_name": row["shop_name"], "member_page_url": row["member_page_url"],
+            "line_linked": bool(row["line_token"]),
             "sms_enabled": row["sms_enabled"], "sms_provider": row["sms_provider"], "sms_sender": row["sms_sender"],
             "timezone": row["timezone"], "language": row["language"],
             "quiet_start": row["quiet_start"].isoformat(), "quiet_end": row["quiet_end"].isoformat()}
@@ -110,7 +111,8 @@ class NotifierService(ServiceBase):
             body = body or store.template(conn, cmd["shop_id"], cmd["trigger"], cmd["language"]) or \
                 templates.DEFAULTS[(cmd["trigger"], cmd["language"])]
             shop = store.shop(conn, cmd["shop_id"]) or {}
-        text = templates.render(body, {"shop": shop.get("shop_name"), **cmd["values"]})
+        text = templates.render(body, {"shop": shop.get("shop_name"), "link": shop.get("member_page_url"),
+                                       **cmd["values"]})
         return {"text": text, "sms_parts": domain.sms_parts(text)[1]}
 
     # --- the delivery log --------------------------------------------------------

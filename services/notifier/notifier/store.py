@@ -4,14 +4,14 @@ from psycopg.types.json import Jsonb
 SHOP = "SELECT * FROM shop_channels WHERE shop_id = %(shop_id)s"
 UPSERT_SHOP = """
 INSERT INTO shop_channels (shop_id, line_token, sms_enabled, sms_provider, sms_sender, sms_credentials, timezone,
-    language, quiet_start, quiet_end, shop_name)
+    language, quiet_start, quiet_end, shop_name, member_page_url)
 VALUES (%(shop_id)s, %(line_token)s, %(sms_enabled)s, %(sms_provider)s, %(sms_sender)s, %(sms_credentials)s,
-    %(timezone)s, %(language)s, %(quiet_start)s, %(quiet_end)s, %(shop_name)s)
+    %(timezone)s, %(language)s, %(quiet_start)s, %(quiet_end)s, %(shop_name)s, %(member_page_url)s)
 ON CONFLICT (shop_id) DO UPDATE SET line_token = EXCLUDED.line_token, sms_enabled = EXCLUDED.sms_enabled,
     sms_provider = EXCLUDED.sms_provider, sms_sender = EXCLUDED.sms_sender,
     sms_credentials = EXCLUDED.sms_credentials, timezone = EXCLUDED.timezone, language = EXCLUDED.language,
     quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, shop_name = EXCLUDED.shop_name,
-    updated_at = now()
+    member_page_url = EXCLUDED.member_page_url, updated_at = now()
 RETURNING *
 """
 CONTACT = "SELECT * FROM contacts WHERE shop_id = %(shop_id)s AND phone = %(phone)s"

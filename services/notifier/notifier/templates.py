@@ -3,13 +3,14 @@ import string
 
 TRIGGERS = {
     # trigger: (kind, fields the text may use)
-    "points_earned": ("transactional", ("name", "shop", "points", "balance", "tier")),
-    "points_expiring": ("transactional", ("name", "shop", "points", "expires", "tier")),
-    "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires", "tier")),
-    "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires", "tier")),
-    "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no", "tier")),
-    "tier_changed": ("transactional", ("name", "shop", "tier", "previous")),
-    "campaign": ("marketing", ("shop", "text")),  # one text for all: sent by LINE multicast
+    "points_earned": ("transactional", ("name", "shop", "points", "balance", "tier", "link")),
+    "points_expiring": ("transactional", ("name", "shop", "points", "expires", "tier", "link")),
+    "coupon_received": ("transactional", ("name", "shop", "reward", "code", "expires", "tier", "link")),
+    "coupon_expiring": ("transactional", ("name", "shop", "reward", "code", "expires", "tier", "link")),
+    "delivery_status": ("transactional", ("name", "shop", "reward", "status", "carrier", "tracking_no", "tier",
+                                          "link")),
+    "tier_changed": ("transactional", ("name", "shop", "tier", "previous", "link")),
+    "campaign": ("marketing", ("shop", "text", "link")),  # one text for all: sent by LINE multicast
 }
 DEFAULTS = {
     ("points_earned", "th"): "{shop}: คุณได้รับ {points} คะแนน คะแนนสะสมของคุณคือ {balance} คะแนน",

@@ -139,6 +139,10 @@ def test_shop_templates_in_thai_and_english_with_a_preview(notifier, publish, fa
     wait_for(lambda: len(messages(notifier)) == 1)
     notifier.run_sender({})
     assert fake.received[0]["text"] == "Hi Nok! +3 at Cafe"
+    notifier.save_channels({"shop_id": SHOP, "shop_name": "Cafe", "member_page_url": "https://liff.line.me/1-abc"})
+    linked = notifier.preview({"shop_id": SHOP, "trigger": "points_earned", "language": "en",
+                               "body": "+{points}: {link}", "values": {"points": 1}})
+    assert linked["text"] == "+1: https://liff.line.me/1-abc"
 
 
 def test_channels_keep_their_secrets(notifier):
