@@ -304,3 +304,11 @@ def test_delivery_reports_mark_sent_messages_delivered_once(notifier, publish, f
     assert notifier.record_delivery(report)["delivered_at"] is not None
     assert len(outbox_events(db, "notifier.message_delivered")) == 1
     assert messages(notifier, status="delivered")[0]["message_id"] == message["message_id"]
+
+
+def test_an_invalid_recipient_fails_at_once_without_retry(notifier, publish, fake, db):
+    publish("points", "earned", {"phone": "+14155550123", "points": 3, "balance": 3})  # not a Thai mobile
+    wait_for(lambda: len(messages(notifier)) == 1)
+    assert notifier.run_sender({}) == {"sent": 0, "retry": 0, "failed": 1}
+    (failed,) = messages(notifier, status="failed")
+    assert failed["attempts"] == 1 and "invalid recipient" in failed["reason"]
