@@ -15,7 +15,6 @@ ON CONFLICT (shop_id) DO UPDATE SET line_token = EXCLUDED.line_token, sms_enable
 RETURNING *
 """
 CONTACT = "SELECT * FROM contacts WHERE shop_id = %(shop_id)s AND phone = %(phone)s"
-CONTACTS = "SELECT * FROM contacts WHERE shop_id = %(shop_id)s AND phone = ANY(%(phones)s)"
 UPSERT_CONTACT = """
 INSERT INTO contacts (shop_id, phone, name, language, line_user_id, line_blocked, opt_out_marketing,
     opt_out_transactional)
@@ -100,10 +99,6 @@ def save_shop(conn, **row):
 
 def contact(conn, shop_id, phone):
     return conn.execute(CONTACT, {"shop_id": shop_id, "phone": phone}).fetchone()
-
-
-def contacts(conn, shop_id, phones):
-    return {row["phone"]: row for row in conn.execute(CONTACTS, {"shop_id": shop_id, "phones": list(phones)})}
 
 
 def save_contact(conn, **row):

@@ -45,9 +45,6 @@ class Issued:
     def __init__(self, common, ids, made, phones, external):
         self.common, self.ids, self.codes, self.phones, self.external = common, ids, made, phones, external
 
-    def __len__(self):
-        return len(self.ids)
-
     def row(self, i):
         return {**self.common, "coupon_id": self.ids[i], "code": self.codes[i], "phone": self.phones[i],
                 "external_code": self.external.get(self.ids[i])}

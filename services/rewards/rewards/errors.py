@@ -101,7 +101,3 @@ def delivery_move(reason):
 def pool_only(reward_id):
     return Conflict("not_a_pool_reward", f"reward {reward_id} does not take uploaded codes",
                     {"reward_id": ["codes are uploaded only for a code reward with code_source pool"]})
-
-
-def batch_too_large(limit):
-    return InvalidInput("batch_too_large", f"at most {limit} recipients per call", {"phones": [f"at most {limit}"]})
