@@ -1,0 +1,1 @@
+"""The members service's entrypoints by area, mixed into `members.service.MembersService`."""
