@@ -3,7 +3,7 @@
 The kinds (NotFound, Conflict, ...) are part of the RPC contract; the codes
 below are what clients branch on.
 """
-from chassis.errors import EXPECTED, Conflict, NotFound, Unauthorized  # noqa: F401
+from chassis.errors import EXPECTED, Conflict, InvalidInput, NotFound, Unauthorized  # noqa: F401
 
 
 def shop_not_found(shop_id):
@@ -25,3 +25,48 @@ def branch_name_taken(name):
 
 def invalid_api_key():
     return Unauthorized("invalid_api_key", "the API key is unknown or revoked")
+
+
+# --- registration and profiles ---------------------------------------------
+
+def member_id_not_found(member_id):
+    return NotFound("member_not_found", f"member {member_id} does not exist in this shop",
+                    {"member_id": ["unknown member"]})
+
+
+def already_registered(phone):
+    return Conflict("already_registered", f"{phone} is already a registered member of this shop",
+                    {"phone": ["already registered"]})
+
+
+def member_erased():
+    return Conflict("member_erased", "this member's personal data was erased", {"member_id": ["erased"]})
+
+
+def consent_text_missing():
+    return Conflict("consent_text_missing", "the shop has not published its terms and privacy text yet",
+                    {"consent_version": ["the shop has no consent text"]})
+
+
+def consent_outdated(current):
+    return InvalidInput("consent_outdated", f"the member must consent to the current version {current!r}",
+                        {"consent_version": [f"current version is {current!r}"]})
+
+
+def consent_version_exists(version):
+    return Conflict("consent_version_exists", f"version {version!r} exists with other texts; use a new version",
+                    {"version": ["already published with other texts"]})
+
+
+def line_user_taken():
+    return Conflict("line_user_taken", "this LINE account is linked to another member of this shop",
+                    {"line_user_id": ["linked to another member"]})
+
+
+def bad_answers(fields):
+    return InvalidInput("invalid_answers", "some registration answers are invalid", fields)
+
+
+def question_not_found(question_id):
+    return NotFound("question_not_found", f"question {question_id} does not exist in this shop",
+                    {"question_id": ["unknown question"]})

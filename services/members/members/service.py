@@ -2,7 +2,8 @@
 from chassis.service import ServiceBase
 from members.entrypoints.directory import Directory
 from members.entrypoints.projections import Projections
+from members.entrypoints.registration import Registration
 
 
-class MembersService(Directory, Projections, ServiceBase):
+class MembersService(Directory, Registration, Projections, ServiceBase):
     name = "members"

@@ -32,9 +32,10 @@ WHERE k.key_hash = %(key_hash)s AND k.revoked_at IS NULL
   AND (k.shop_id IS NULL OR s.status = 'active')
 """
 MEMBER_BY_PHONE = """
-SELECT member_id, shop_id, phone, status, lifetime_points, points_balance, sales_count,
-       spend_satang, last_sale_at, created_at
-FROM members WHERE shop_id = %(shop_id)s AND phone = %(phone)s
+SELECT m.member_id, m.shop_id, m.phone, m.status, m.name, m.line_user_id, t.name AS tier, m.lifetime_points,
+       m.points_balance, m.sales_count, m.spend_satang, m.last_sale_at, m.created_at
+FROM members m LEFT JOIN tiers t ON t.tier_id = m.tier_id
+WHERE m.shop_id = %(shop_id)s AND m.phone = %(phone)s
 """
 # One statement for a batch of members: create the phone-only member of a new
 # phone, add sales to the running totals, and move the balance only forward

@@ -27,6 +27,8 @@ ALTER TABLE members
 
 CREATE UNIQUE INDEX members_line_user ON members (shop_id, line_user_id) WHERE line_user_id IS NOT NULL;
 CREATE INDEX members_name ON members (shop_id, lower(name) text_pattern_ops) WHERE name IS NOT NULL;
+-- staff search by the last digits of a phone
+CREATE INDEX members_phone_suffix ON members (shop_id, reverse(phone) text_pattern_ops);
 -- keyset pages of a shop's members (search, export)
 CREATE INDEX members_shop_page ON members (shop_id, member_id);
 
