@@ -5,6 +5,7 @@ account's latest entry (`balance_seq`, only grows).
 """
 from marshmallow import Schema, fields
 
+from chassis.fields import Phone
 from chassis.inbox import EventData
 from points.contracts import Actor
 
@@ -114,3 +115,10 @@ POINTS_EARNED = PointsEarned()
 POINTS_ADJUSTED = PointsAdjusted()
 POINTS_REDEEMED = PointsRedeemed()
 POINTS_VOIDED = PointsVoided()
+
+
+class MemberRegisteredData(EventData):
+    """members.registered v1, as far as welcome points need it."""
+
+    member_id = fields.UUID(required=True)
+    phone = Phone(required=True)

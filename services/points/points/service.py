@@ -10,9 +10,10 @@ from points.entrypoints.earning import Earning
 from points.entrypoints.jobs import Jobs
 from points.entrypoints.ledger import Ledger
 from points.entrypoints.reading import Reading
+from points.entrypoints.welcome import Welcome
 
 
-class PointsService(Earning, Ledger, Channels, Reading, Jobs, ServiceBase):
+class PointsService(Earning, Ledger, Channels, Reading, Jobs, Welcome, ServiceBase):
     name = "points"
     members = RpcClient("members")
     qr_secret = QrSecret()
