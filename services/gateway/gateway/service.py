@@ -12,6 +12,7 @@ from chassis.metrics import Metrics
 from chassis.rpc import RpcClient
 from gateway import auth
 from gateway.auth import Principal
+from gateway.routes.members import MemberRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.points import PointsRoutes
@@ -27,7 +28,7 @@ class KeyCacheProvider(DependencyProvider):
         return self.cache
 
 
-class GatewayService(ShopRoutes, PointsRoutes, RewardRoutes, NotificationRoutes, PlatformRoutes):
+class GatewayService(ShopRoutes, MemberRoutes, PointsRoutes, RewardRoutes, NotificationRoutes, PlatformRoutes):
     name = "gateway"
 
     members = RpcClient("members")
