@@ -12,6 +12,7 @@ from chassis.errors import load
 from chassis.events import event_handler
 from chassis.service import ServiceBase
 from notifier import contracts, domain, event_contracts, messages, providers, store, templates
+from notifier.member_events import MemberEvents
 
 MESSAGE = event_contracts.MESSAGE
 
@@ -46,7 +47,7 @@ def _channels_view(row):
             "quiet_start": row["quiet_start"].isoformat(), "quiet_end": row["quiet_end"].isoformat()}
 
 
-class NotifierService(ServiceBase):
+class NotifierService(MemberEvents, ServiceBase):
     name = "notifier"
     providers = Providers()
 
