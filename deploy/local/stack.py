@@ -231,12 +231,16 @@ class Stack:
 
 # --- the demo shop that `make run` loads ---------------------------------------
 
-def _post(url, key, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+def _post(url, key, body, method="POST"):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method=method, headers={
         "Authorization": f"Bearer {key}", "Content-Type": "application/json",
         "Idempotency-Key": str(uuid.uuid4())})
     with urllib.request.urlopen(request, timeout=10) as reply:
         return json.load(reply)
+
+
+def _put(url, key, body):
+    return _post(url, key, body, method="PUT")
 
 
 def load_demo(stack):
@@ -249,6 +253,9 @@ def load_demo(stack):
     staff = _post(f"{base}/shops/{shop_id}/staff", admin, {"name": "Nok", "branch_id": branch["branch_id"]})
     reward = _post(f"{base}/shops/{shop_id}/rewards", admin, {"kind": "in_store", "name": "Free cookie",
                                                               "points_cost": 5, "coupon_days": 30})
+    _put(f"{base}/shops/{shop_id}/consent-text", admin, {
+        "version": "2026-11", "terms": "Demo Coffee member terms: points, rewards and coupons as published.",
+        "privacy": "Demo Coffee keeps your phone, name and purchases to run your membership."})
     return {"operator": operator, "shop_id": shop_id, "admin": admin, "branch_id": branch["branch_id"],
             "staff": staff["api_key"], "reward_id": reward["reward_id"]}
 
@@ -280,6 +287,11 @@ def banner(stack, demo):
         f"       -H 'Content-Type: application/json' -d '{{\"reward_id\": \"{demo['reward_id']}\"}}'",
         f"  curl -s -X POST {base}/shops/{demo['shop_id']}/coupons/<display_code>/use "
         f"-H 'Authorization: Bearer {demo['staff']}'",
+        "", "Register that phone as a member (claims its points; consent to the shop's terms v2026-11):",
+        f"  curl -s -X POST {base}/shops/{demo['shop_id']}/members -H 'Authorization: Bearer {demo['staff']}' \\",
+        "       -H 'Idempotency-Key: demo-3' -H 'Content-Type: application/json' \\",
+        "       -d '{\"phone\": \"0812345678\", \"name\": \"Somchai\", \"consent\": true, "
+        "\"consent_version\": \"2026-11\"}'",
         "", "Ctrl-C stops everything this started.", "",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
