@@ -68,7 +68,7 @@ class TagsView(Schema):
     changed = fields.List(fields.String())
 
 
-class HistoryQuery(Schema):
+class MemberHistoryQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
@@ -81,7 +81,7 @@ class Change(Schema):
     changes = fields.Dict(metadata={"description": "field -> [old, new]"})
 
 
-class HistoryPage(Schema):
+class MemberHistoryPage(Schema):
     changes = fields.List(fields.Nested(Change))
     next_before = fields.Integer(allow_none=True)
 

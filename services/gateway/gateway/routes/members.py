@@ -52,7 +52,7 @@ class MemberRoutes:
                                                     "actor": call.principal.actor, **_ready(call.body)})
 
     @endpoint("GET", MEMBER + "/history", summary="A member's profile changes, newest first",
-              roles=(STAFF, ADMIN), query=mc.HistoryQuery, response=mc.HistoryPage, tag="members")
+              roles=(STAFF, ADMIN), query=mc.MemberHistoryQuery, response=mc.MemberHistoryPage, tag="members")
     def member_history(self, call, shop_id, member_id):
         query = {k: v for k, v in call.query.items() if v is not None}
         return self.members.call("member_history", {"shop_id": shop_id, "member_id": member_id, **query})
