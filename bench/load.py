@@ -77,6 +77,9 @@ def make_caller(target, setup):
         return rpc_caller(setup, "points", "earn", earn_request(setup))
     if target == "redeem_rpc":
         return rpc_caller(setup, "rewards", "redeem", redeem_request(setup))
+    if target == "stamp_rpc":
+        import stamps_bench  # bench/stamps_bench.py
+        return rpc_caller(setup, "points", "claim_stamps", stamps_bench.scan_request(setup, phone))
     if target == "earn_http":
         return http_caller(setup)
     raise SystemExit(f"unknown target {target}")

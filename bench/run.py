@@ -24,17 +24,24 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import coupons_bench  # noqa: E402  (bench/coupons_bench.py)
+import imports_bench  # noqa: E402  (bench/imports_bench.py)
 import ledger  # noqa: E402  (bench/ledger.py)
 import notify_bench  # noqa: E402  (bench/notify_bench.py)
+import privacy_bench  # noqa: E402  (bench/privacy_bench.py)
+import signin_bench  # noqa: E402  (bench/signin_bench.py)
 import stack as launcher  # noqa: E402
+import stamps_bench  # noqa: E402  (bench/stamps_bench.py)
+import tiers_bench  # noqa: E402  (bench/tiers_bench.py)
 
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 2))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
-LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc")
-LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons", "notify_100k_line")
+LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc", "stamp_rpc")
+LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons", "notify_100k_line", "import_5k",
+                  "import_100k", "export_1m", "member_auth_rpc", "otp_signin", "purge_shop_100k",
+                  "tier_cycle_1m")
 LOTS = int(os.environ.get("BENCH_LOTS", 1_000_000))
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 
@@ -135,6 +142,8 @@ def main(argv):
         points = next(c for c in launcher.COMPONENTS if c.name == "points")
         if "redeem_rpc" in wanted:
             setup["reward_id"] = coupons_bench.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
+        if "stamp_rpc" in wanted:
+            setup.update(stamps_bench.prepare(stack, demo["shop_id"], demo["branch_id"], demo["reward_id"]))
         time.sleep(1)
         loads = [w for w in wanted if w in LOAD_ENTRIES]
         for name in (["rpc_ceiling"] + [w for w in loads if w != "rpc_ceiling"]) if loads else []:
@@ -158,6 +167,25 @@ def main(argv):
             notifier = next(c for c in launcher.COMPONENTS if c.name == "notifier")
             results["notify_100k_line"] = notify_bench.notify_line(stack, notifier, demo["shop_id"])
             sys.stderr.write(f"notify_100k_line: {json.dumps(results['notify_100k_line'])}\n")
+        members_component = next(c for c in launcher.COMPONENTS if c.name == "members")
+        for name, rows, first in (("import_5k", 5000, 860000000), ("import_100k", 100_000, 861000000)):
+            if name in wanted:
+                results[name] = imports_bench.import_rows(stack, demo, rows, first)
+                sys.stderr.write(f"{name}: {json.dumps(results[name])}\n")
+        for name in ("member_auth_rpc", "otp_signin"):
+            if name in wanted:
+                results[name] = signin_bench.member_auth(stack, members_component, demo["shop_id"]) \
+                    if name == "member_auth_rpc" else signin_bench.otp_signin(stack, demo["shop_id"])
+                sys.stderr.write(f"{name}: {json.dumps(results[name])}\n")
+        if "export_1m" in wanted:
+            results["export_1m"] = imports_bench.export_members(stack, members_component, demo)
+            sys.stderr.write(f"export_1m: {json.dumps(results['export_1m'])}\n")
+        if "purge_shop_100k" in wanted:
+            results["purge_shop_100k"] = privacy_bench.purge_shop(stack, members_component, points)
+            sys.stderr.write(f"purge_shop_100k: {json.dumps(results['purge_shop_100k'])}\n")
+        if "tier_cycle_1m" in wanted:
+            results["tier_cycle_1m"] = tiers_bench.tier_cycle(stack, members_component)
+            sys.stderr.write(f"tier_cycle_1m: {json.dumps(results['tier_cycle_1m'])}\n")
     finally:
         stack.stop()
         stack.drop_databases()

@@ -9,6 +9,8 @@ OPERATOR = "platform_operator"
 ADMIN = "shop_admin"
 STAFF = "branch_staff"
 INTERNAL = "internal_system"
+MEMBER = "member"
+MEMBER_TOKEN_PREFIX = "mt_"  # member tokens (members' sign-in); API keys start with lk_
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,27 @@ class Principal:
         """How the ledger records this caller."""
         kind = {OPERATOR: "system", ADMIN: "admin", STAFF: "staff", INTERNAL: "internal_system"}[self.role]
         return {"type": kind, "id": self.staff_id or self.key_id}
+
+
+@dataclass(frozen=True)
+class MemberPrincipal:
+    """A member acting for themselves with a member token: their own shop, their own data."""
+
+    token_id: str
+    shop_id: str
+    member_id: str
+    phone: str
+    role: str = MEMBER
+    branch_id: str | None = None
+    staff_id: str | None = None
+
+    @property
+    def key_id(self):
+        return self.token_id
+
+    @property
+    def actor(self):
+        return {"type": "member", "id": self.member_id}
 
 
 def api_key_from(headers):
@@ -76,6 +99,9 @@ class KeyCache:
         if hit is None or hit[1] < self.clock():
             return None
         return hit[0]
+
+    def forget(self, api_key):
+        self._entries.pop(self._slot(api_key), None)
 
     def put(self, api_key, principal):
         if len(self._entries) >= self.max_entries:

@@ -12,12 +12,17 @@ from chassis.metrics import Metrics
 from chassis.rpc import RpcClient
 from gateway import auth
 from gateway.auth import Principal
+from gateway.routes.imports import ImportRoutes
+from gateway.routes.me import MeRoutes
 from gateway.routes.members import MemberRoutes
 from gateway.routes.notifications import NotificationRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.points import PointsRoutes
+from gateway.routes.privacy import PrivacyRoutes
 from gateway.routes.rewards import RewardRoutes
 from gateway.routes.shops import ShopRoutes
+from gateway.routes.stamps import StampRoutes
+from gateway.routes.tiers import TierRoutes
 
 
 class KeyCacheProvider(DependencyProvider):
@@ -28,7 +33,8 @@ class KeyCacheProvider(DependencyProvider):
         return self.cache
 
 
-class GatewayService(ShopRoutes, MemberRoutes, PointsRoutes, RewardRoutes, NotificationRoutes, PlatformRoutes):
+class GatewayService(ShopRoutes, MemberRoutes, MeRoutes, PointsRoutes, RewardRoutes, StampRoutes, NotificationRoutes,
+                     PlatformRoutes, ImportRoutes, PrivacyRoutes, TierRoutes):
     name = "gateway"
 
     members = RpcClient("members")
@@ -43,7 +49,10 @@ class GatewayService(ShopRoutes, MemberRoutes, PointsRoutes, RewardRoutes, Notif
 
     def authenticate(self, api_key):
         principal = self.keys.get(api_key)
-        if principal is None:
+        if principal is None and api_key.startswith(auth.MEMBER_TOKEN_PREFIX):
+            principal = auth.MemberPrincipal(**self.members.call("authenticate_member", {"token": api_key}))
+            self.keys.put(api_key, principal)
+        elif principal is None:
             principal = Principal(**self.members.call("authenticate", {"api_key": api_key}))
             self.keys.put(api_key, principal)
         return principal

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from chassis.fields import Money, Phone
 from chassis.inbox import EventData
 from members import domain
+from members.privacy_contracts import PhoneOrPseudonym
 
 NAME = validate.Length(min=1, max=200)
 
@@ -152,7 +153,7 @@ class OrderData(EventData):
 
 
 class PointsEarnedData(EventData):
-    phone = Phone(required=True)
+    phone = PhoneOrPseudonym(required=True)  # an erased member's events carry erased:<member_id>
     points = fields.Integer(required=True, validate=validate.Range(min=0))
     balance = fields.Integer(required=True, validate=validate.Range(min=0))
     balance_seq = fields.Integer(required=True)
@@ -163,7 +164,7 @@ class PointsEarnedData(EventData):
 class PointsChangedData(EventData):
     """What members needs of points.redeemed, .voided, .adjusted and .expired: the new balance."""
 
-    phone = Phone(required=True)
+    phone = PhoneOrPseudonym(required=True)  # an erased member's events carry erased:<member_id>
     balance = fields.Integer(required=True, validate=validate.Range(min=0))
     balance_seq = fields.Integer(required=True)
 

@@ -12,7 +12,9 @@ from chassis.errors import load
 from chassis.events import event_handler
 from chassis.service import ServiceBase
 from notifier import contracts, domain, event_contracts, messages, providers, store, templates
+from notifier.entrypoints_otp import OneTimeCodes
 from notifier.member_events import MemberEvents
+from notifier.privacy import Privacy
 
 MESSAGE = event_contracts.MESSAGE
 
@@ -47,7 +49,7 @@ def _channels_view(row):
             "quiet_start": row["quiet_start"].isoformat(), "quiet_end": row["quiet_end"].isoformat()}
 
 
-class NotifierService(MemberEvents, ServiceBase):
+class NotifierService(MemberEvents, OneTimeCodes, Privacy, ServiceBase):
     name = "notifier"
     providers = Providers()
 

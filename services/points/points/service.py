@@ -7,13 +7,16 @@ from points import event_contracts, store
 from points.dependencies import QrSecret
 from points.entrypoints.channels import Channels
 from points.entrypoints.earning import Earning
+from points.entrypoints.imports import Imports
 from points.entrypoints.jobs import Jobs
 from points.entrypoints.ledger import Ledger
+from points.entrypoints.privacy import Privacy
 from points.entrypoints.reading import Reading
+from points.entrypoints.stamps import Stamps
 from points.entrypoints.welcome import Welcome
 
 
-class PointsService(Earning, Ledger, Channels, Reading, Jobs, Welcome, ServiceBase):
+class PointsService(Earning, Ledger, Channels, Reading, Jobs, Welcome, Imports, Privacy, Stamps, ServiceBase):
     name = "points"
     members = RpcClient("members")
     qr_secret = QrSecret()

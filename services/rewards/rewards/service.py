@@ -24,6 +24,8 @@ from rewards import (
     shops,
     store,
 )
+from rewards.privacy import Privacy
+from rewards.stamp_tickets import StampTickets
 
 REWARD = event_contracts.REWARD
 
@@ -36,7 +38,7 @@ def _pause():
     eventlet.sleep(0)
 
 
-class RewardsService(ServiceBase):
+class RewardsService(Privacy, StampTickets, ServiceBase):
     name = "rewards"
     members = RpcClient("members")
     points = RpcClient("points")

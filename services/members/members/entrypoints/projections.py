@@ -1,7 +1,7 @@
 """Projections of other services' events: members' running totals from points events."""
 from chassis import inbox
 from chassis.events import batch_event_handler
-from members import contracts, handlers
+from members import contracts, handlers, tier_handlers
 
 
 class Projections:
@@ -36,4 +36,5 @@ class Projections:
         with self.db.transaction() as conn:
             fresh = inbox.first_time_many(conn, handler, events)
             handlers.record_points(conn, fresh, self.outbox, earned=earned)
+            tier_handlers.apply_points(conn, fresh, bodies, self.outbox)
         return rejected
