@@ -96,3 +96,27 @@ def test_an_erased_member_is_gone_everywhere_but_the_ledger_still_adds_up(api, s
     eventually(gone)
     profile = api.get(f"{base}/members/{member_id}", headers=auth(shop["admin"], False)).json()
     assert profile["status"] == "erased" and profile["name"] is None
+
+
+def test_bad_tier_settings_and_bad_import_files_get_clear_errors(api, shop):
+    base = f"/shops/{shop['shop_id']}"
+    overlapping = api.put(f"{base}/tier-settings", headers=auth(shop["admin"], False), json={
+        "tiers": [{"name": "Basic", "threshold": 500, "max_points": 1200}, {"name": "Gold", "threshold": 1000}],
+        "window_months": 1, "downgrade": {"mode": "cycle", "cycle": "monthly"}})
+    assert overlapping.status_code == 422 and "tiers.0.max_points" in overlapping.json()["error"]["fields"]
+    unordered = api.put(f"{base}/tier-settings", headers=auth(shop["admin"], False), json={
+        "tiers": [{"name": "Gold", "threshold": 1000}, {"name": "Basic", "threshold": 500}],
+        "window_months": 1, "downgrade": {"mode": "cycle", "cycle": "monthly"}})
+    assert unordered.status_code == 422 and "tiers.1.threshold" in unordered.json()["error"]["fields"]
+
+    def upload(content, content_type="text/csv"):
+        return api.post(f"{base}/members/imports", params={"branch_id": shop["branch_id"]}, content=content,
+                        headers={**auth(shop["admin"], False), "Content-Type": content_type})
+
+    for content, code in [
+        ("phone,name\n0881000001,สมชาย\n".encode("tis-620"), "import_not_utf8"),
+        (b"", "import_file_empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "import_not_a_spreadsheet"),
+    ]:
+        reply = upload(content)
+        assert reply.status_code == 422 and reply.json()["error"]["code"] == code, (code, reply.text)
