@@ -1,4 +1,6 @@
 """Marshmallow field types for values on the wire (not business rules)."""
+import re
+
 import phonenumbers
 from marshmallow import ValidationError, fields
 
@@ -75,3 +77,21 @@ def baht(satang):
     """12550 -> "125.50": integer satang as baht text."""
     sign = "-" if satang < 0 else ""
     return f"{sign}{abs(satang) // 100}.{abs(satang) % 100:02d}"
+
+
+# What an erased member's records carry instead of their phone, in every service.
+PSEUDONYM = re.compile(r"^erased:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class PhoneOrPseudonym(fields.String):
+    """A phone (any written form, loaded as E.164), or an erased member's pseudonym
+    `erased:<member_id>` (what their records carry after an erasure)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if PSEUDONYM.match(text):
+            return text
+        try:
+            return normalise_phone(text)
+        except ValueError as exc:
+            raise ValidationError(f"{exc} (or an erased member's pseudonym erased:<member_id>)") from None

@@ -5,10 +5,9 @@ them (tolerant reader).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from chassis.fields import Money, Phone
+from chassis.fields import Money, Phone, PhoneOrPseudonym
 from chassis.inbox import EventData
 from members import domain
-from members.privacy_contracts import PhoneOrPseudonym
 
 NAME = validate.Length(min=1, max=200)
 

@@ -1,26 +1,9 @@
 """Requests, responses and event payloads of personal-data rights (PDPA): a member's data
 export, erasure, shop cancellation, answer retention and the retention job."""
-import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from chassis.fields import normalise_phone
-
-PSEUDONYM = re.compile(r"^erased:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-class PhoneOrPseudonym(fields.String):
-    """A phone (any written form, loaded as E.164), or the pseudonym `erased:<member_id>`
-    an erased member's records carry."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if PSEUDONYM.match(text):
-            return text
-        try:
-            return normalise_phone(text)
-        except ValueError as exc:
-            raise ValidationError(f"{exc} (or an erased member's pseudonym erased:<member_id>)") from None
+from chassis.fields import PhoneOrPseudonym
 
 
 class Actor(Schema):

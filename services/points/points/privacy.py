@@ -7,30 +7,15 @@ with the same amounts, so balance = sum of entries = sum of lots still holds, an
 totals (points issued, spent, outstanding) are unchanged; they name no person any more.
 """
 import datetime
-import re
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 
 from chassis import inbox
-from chassis.fields import normalise_phone
+from chassis.fields import PSEUDONYM, PhoneOrPseudonym
 from chassis.inbox import EventData
 from points.store import privacy as store
 
-PSEUDONYM = re.compile(r"^erased:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PURGE_CHUNK = 5_000
-
-
-class PhoneOrPseudonym(fields.String):
-    """A phone (loaded as E.164), or an erased member's pseudonym erased:<member_id>."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if PSEUDONYM.match(text):
-            return text
-        try:
-            return normalise_phone(text)
-        except ValueError as exc:
-            raise ValidationError(f"{exc} (or an erased member's pseudonym erased:<member_id>)") from None
 
 
 class MemberDataRequest(Schema):

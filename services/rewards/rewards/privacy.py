@@ -2,34 +2,19 @@
 coupons (with delivery addresses and coupon history) for the platform's data export;
 erasure on members.erased (phone -> pseudonym erased:<member_id>, delivery addresses
 removed); a cancelled shop's purge on members.shop_purged (every row of the shop, chunked)."""
-import re
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 from nameko.rpc import rpc
 
 from chassis import inbox
 from chassis.errors import load
 from chassis.events import event_handler
-from chassis.fields import normalise_phone
+from chassis.fields import PSEUDONYM, PhoneOrPseudonym
 from chassis.inbox import EventData
 from rewards import errors
 from rewards import privacy_store as store
 
-PSEUDONYM = re.compile(r"^erased:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PURGE_CHUNK = 5_000
-
-
-class PhoneOrPseudonym(fields.String):
-    """A phone (loaded as E.164), or an erased member's pseudonym erased:<member_id>."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if PSEUDONYM.match(text):
-            return text
-        try:
-            return normalise_phone(text)
-        except ValueError as exc:
-            raise ValidationError(f"{exc} (or an erased member's pseudonym erased:<member_id>)") from None
 
 
 class MemberDataRequest(Schema):
