@@ -113,6 +113,9 @@ def test_bad_tier_settings_and_bad_import_files_get_clear_errors(api, shop):
         return api.post(f"{base}/members/imports", params={"branch_id": shop["branch_id"]}, content=content,
                         headers={**auth(shop["admin"], False), "Content-Type": content_type})
 
+    by_staff = api.post(f"{base}/members/imports", content=b"phone,points\n0881000001,1000000\n",
+                        headers={**auth(shop["staff"], False), "Content-Type": "text/csv"})
+    assert by_staff.status_code == 403, by_staff.text  # an import credits points: admins only
     for content, code in [
         ("phone,name\n0881000001,สมชาย\n".encode("tis-620"), "import_not_utf8"),
         (b"", "import_file_empty"),

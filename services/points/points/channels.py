@@ -7,7 +7,12 @@ import zoneinfo
 from chassis import idempotency
 from points import domain, errors, handlers, ledger, store, tokens, voiding
 
+# A member's own scan: the entry's phone names the member; the actor carries no copy of it
+# (an erasure re-keys the phone, and nothing else in the ledger may name the person).
+MEMBER_ACTOR = {"type": "member", "id": None}
+
 # --- orders from another system -------------------------------------------------
+
 
 def record_order(conn, cmd, outbox):
     """Points for an order of a marketplace or online shop. The order id earns once:
@@ -148,7 +153,7 @@ def claim_qr(conn, cmd, outbox, secret, now):
     result, replayed = handlers.earn(conn, {
         "idempotency_key": f"qr:{qr_id}", "fingerprint": f"qr:{qr_id}", "shop_id": shop_id,
         "branch_id": qr["branch_id"], "phone": cmd["phone"], "amount": qr["amount_satang"],
-        "receipt_no": qr["receipt_no"], "actor": {"type": "member", "id": cmd["phone"]}}, outbox, source="qr")
+        "receipt_no": qr["receipt_no"], "actor": MEMBER_ACTOR}, outbox, source="qr")
     if not replayed:
         store.channels.set_qr_sale(conn, qr_id, result["sale_id"])
     return result, replayed
@@ -201,7 +206,7 @@ def claim_printed_qr(conn, cmd, outbox, secret, now):
         day = now.astimezone(zoneinfo.ZoneInfo(tz)).date()
         if store.channels.count_scan(conn, branch_id, cmd["phone"], day, printed["daily_limit"]) is None:
             raise errors.daily_limit_reached(printed["daily_limit"])
-        actor = {"type": "member", "id": cmd["phone"]}
+        actor = MEMBER_ACTOR
         entry = ledger.credit(conn, shop_id=shop_id, phone=cmd["phone"], points=printed["points"], kind="earn",
                               source="printed_qr", actor=actor, tz=tz, settings=settings, at=now,
                               branch_id=branch_id, ref=f"printed:{branch_id}:{day.isoformat()}")

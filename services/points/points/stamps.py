@@ -261,7 +261,7 @@ def _grant(conn, outbox, *, shop_id, phone, context, granted, now, branch_id, so
         if entry["kind"] == "grant":
             entry.update(idempotency_key=key, fingerprint=fingerprint)
     tickets = [(uuid.uuid4(), card_no, at, uuid.UUID(str(reward))) for card_no, at, reward in plan["tickets"]]
-    actor = {"type": "member", "id": phone}
+    actor = {"type": "member", "id": None}  # the phone names the member; no copy
     card_id = context["card_id"]
     summary = {"card_id": str(card_id), "card_name": context["name"], "phone": phone, "stamps": granted,
                "welcome_stamps": welcome, "stamps_after": plan["stamps_after"],
@@ -281,7 +281,7 @@ def _grant(conn, outbox, *, shop_id, phone, context, granted, now, branch_id, so
     row = store.stamps.grant(conn, entries=plan["entries"], tickets=tickets, events=events,
                              headers=getattr(outbox, "headers", None), shop_id=shop_id, card_id=card_id,
                              phone=phone, branch_id=branch_id, source=source, actor_type="member",
-                             actor_id=phone, ref=ref, now=now)
+                             actor_id=None, ref=ref, now=now)
     written = {e["kind"]: e for e in row["entries"]}
     new_tickets = set(row["tickets"])
     result = {"entry_id": written["grant"]["entry_id"], **summary,

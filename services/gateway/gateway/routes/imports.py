@@ -172,7 +172,7 @@ class ImportRoutes:
         return _download(body, template["content_type"].split(";")[0], template["filename"], len(body))
 
     @endpoint("POST", "/shops/{shop_id}/members/imports", summary="Import members from a CSV or XLSX file",
-              roles=(ADMIN, STAFF), query=ic.UploadQuery, response=ic.ImportReport, tag="members")
+              roles=(ADMIN,), query=ic.UploadQuery, response=ic.ImportReport, tag="members")
     def upload_import(self, call, shop_id):
         """The body is the file (CSV UTF-8, with or without BOM, or XLSX), or a multipart form with
         a `file` field. Up to 5,000 rows: imported now, 200 with the report (each rejected row with
@@ -180,6 +180,7 @@ class ImportRoutes:
         for progress. The same file again answers its import (`replayed`) and changes nothing: the
         file's SHA-256 is its idempotency key. 422: import_wrong_columns, import_not_utf8,
         import_file_empty, import_too_many_rows, import_not_a_spreadsheet, import_file_too_large."""
+        # admins only: an import credits points, like an adjustment (a cashier must not mint points)
         branch_id = auth.sale_branch(call.principal, str(call.query["branch_id"]) if call.query["branch_id"]
                                      else None)
         data, filename = _upload(self.raw_request, int(self.config.get("IMPORT_MAX_BYTES") or DEFAULT_MAX_BYTES))

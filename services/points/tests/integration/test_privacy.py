@@ -33,7 +33,8 @@ def publish(config):
 
 
 def history(points):
-    """A member with sales, a spend, a void, an order and an adjustment: 10 + 5 - 4 - 5 + 7 + 3 = 16."""
+    """A member with sales, a spend, a void, an order, an adjustment and a scanned one-time QR code:
+    10 + 5 - 4 - 5 + 7 + 3 + 4 = 20."""
     first = points.earn(sale(amount="250"))
     points.earn(sale(amount="125"))
     points.spend(spend_request(4))
@@ -41,6 +42,9 @@ def history(points):
     points.record_order({"idempotency_key": str(uuid.uuid4()), "shop_id": str(SHOP), "order_id": "ORD-1",
                          "phone": "0812345678", "amount": "175", "actor": {"type": "internal_system", "id": "m"}})
     points.credit(credit_request(3))
+    qr = points.create_qr({"idempotency_key": str(uuid.uuid4()), "shop_id": str(SHOP), "branch_id": str(BRANCH),
+                           "amount": "100", "actor": {"type": "staff", "id": "s1"}})
+    points.claim_qr({"shop_id": str(SHOP), "token": qr["token"], "phone": "0812345678"})
 
 
 def pseudonym_balance(points):
@@ -56,7 +60,7 @@ def test_member_data_holds_the_account_ledger_lots_sales_and_orders(points, db):
     data = points.member_data({"shop_id": str(SHOP), "phone": "081-234-5678"})
     assert data["service"] == "points" and data["account"]["balance"] == balance_of(points)
     assert sum(e["points"] for e in data["entries"]) == data["account"]["balance"]
-    assert len(data["sales"]) == 2 and len(data["orders"]) == 1 and len(data["spends"]) == 1
+    assert len(data["sales"]) == 3 and len(data["orders"]) == 1 and len(data["spends"]) == 1
     assert sum(lot["remaining"] for lot in data["lots"]) == data["account"]["balance"]
     assert "fingerprint" not in data["sales"][0]
     json.dumps(data)
