@@ -51,8 +51,14 @@ def test_a_member_signs_in_by_sms_registers_scans_a_qr_and_redeems(api, stack, s
 
     reward = api.post(f"{base}/rewards", headers=auth(admin, False),
                       json={"kind": "in_store", "name": "Cookie", "points_cost": 5, "coupon_days": 7}).json()
-    redeemed = api.post(f"{base}/me/redemptions", headers=auth(token), json={"reward_id": reward["reward_id"]})
+    redeemed = api.post(f"{base}/me/redemptions", headers=auth(token, "redeem-cookie"),
+                        json={"reward_id": reward["reward_id"]})
     assert redeemed.status_code == 201, redeemed.text
+    # another member sending the same key and body gets no replay of this member's coupon
+    stranger = sign_in(api, stack, shop, "0865550002", "66865550002")
+    theirs = api.post(f"{base}/me/redemptions", headers=auth(stranger, "redeem-cookie"),
+                      json={"reward_id": reward["reward_id"]})
+    assert theirs.status_code == 409 and theirs.json()["error"]["code"] == "idempotency_key_reused", theirs.text
     coupons = api.get(f"{base}/me/coupons", headers=auth(token, False)).json()["coupons"]
     assert [c["name"] for c in coupons] == ["Cookie"]
 

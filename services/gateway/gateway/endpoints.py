@@ -140,7 +140,10 @@ def handle(service, route, fn, request, path_values):
                 raise errors.BadRequest("idempotency_key_required",
                                         "send an Idempotency-Key header (1-200 characters) with this request",
                                         {"Idempotency-Key": ["required header"]})
-        fingerprint = idempotency.fingerprint({"route": route.name, "path": path_values, "body": raw})
+        # a member's key is theirs: the same key and body from another member of the shop is
+        # another request (409 idempotency_key_reused), never a replay of someone else's answer
+        fingerprint = idempotency.fingerprint({"route": route.name, "path": path_values, "body": raw,
+                                               "member": getattr(principal, "member_id", None)})
         call = Call(principal, body, key, fingerprint, request_id, _query(route, request))
         result = fn(service, call, **path_values)
         if isinstance(result, Response):
