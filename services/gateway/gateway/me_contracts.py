@@ -29,7 +29,13 @@ class LineBody(Schema):
     id_token = fields.String(required=True, validate=validate.Length(min=1, max=4096),
                              metadata={"description": "the ID token of the shop's LINE Login / LIFF channel"})
     nonce = fields.String(load_default=None, allow_none=True, validate=NONCE,
-                          metadata={"description": "the nonce the client sent to LINE, checked when given"})
+                          metadata={"description": "the nonce the client sent to LINE (from POST .../me/line/nonce), "
+                                                   "checked when given"})
+
+
+class LineNonce(Schema):
+    nonce = fields.String(metadata={"description": "put it in the LINE Login authorization request; accepted once"})
+    expires_at = fields.String(metadata={"format": "date-time"})
 
 
 class LineSignInBody(LineBody):

@@ -158,3 +158,19 @@ def verify_line_token(id_token, *, channel_id, channel_secret, es256_key, now, n
     if not LINE_USER_ID.match(str(claims["sub"])):
         raise LineTokenError("bad_subject", "sub is not a LINE user id")
     return claims
+
+
+NONCE_MINUTES = 10
+
+
+def new_nonce():
+    """A nonce for the LINE Login authorization request (the shop's page asks for one first)."""
+    return secrets.token_urlsafe(24)
+
+
+def line_token_hash(id_token):
+    return hashlib.sha256(id_token.encode("utf-8")).digest()
+
+
+def line_token_expiry(claims):
+    return datetime.datetime.fromtimestamp(int(claims["exp"]), datetime.UTC)

@@ -90,6 +90,18 @@ UPDATE member_tokens SET revoked_at = %(now)s
 WHERE shop_id = %(shop_id)s AND member_id = %(member_id)s AND revoked_at IS NULL
 RETURNING token_id
 """
+ISSUE_NONCE = "INSERT INTO line_nonces (nonce, shop_id, expires_at) VALUES (%(nonce)s, %(shop_id)s, %(expires_at)s)"
+USE_NONCE = """
+UPDATE line_nonces SET used_at = %(now)s
+WHERE nonce = %(nonce)s AND shop_id = %(shop_id)s AND used_at IS NULL AND expires_at > %(now)s
+RETURNING nonce
+"""
+USE_LINE_TOKEN = """
+INSERT INTO line_tokens_used (token_hash, shop_id, expires_at) VALUES (%(token_hash)s, %(shop_id)s, %(expires_at)s)
+ON CONFLICT (token_hash) DO NOTHING RETURNING token_hash
+"""
+PURGE_NONCES = "DELETE FROM line_nonces WHERE expires_at < %(before)s"
+PURGE_LINE_TOKENS = "DELETE FROM line_tokens_used WHERE expires_at < %(before)s"
 PURGE_CHALLENGES = "DELETE FROM otp_challenges WHERE created_at < %(before)s"
 PURGE_TOKENS = "DELETE FROM member_tokens WHERE expires_at < %(before)s OR revoked_at < %(before)s"
 TRY_JOB_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('members.purge_sign_in', 0)) AS got"
@@ -199,4 +211,25 @@ def purge(conn, challenges_before, tokens_before):
     if not conn.execute(TRY_JOB_LOCK).fetchone()["got"]:
         return None
     return {"challenges": conn.execute(PURGE_CHALLENGES, {"before": challenges_before}).rowcount,
-            "tokens": conn.execute(PURGE_TOKENS, {"before": tokens_before}).rowcount}
+            "tokens": conn.execute(PURGE_TOKENS, {"before": tokens_before}).rowcount,
+            "line_nonces": conn.execute(PURGE_NONCES, {"before": challenges_before}).rowcount,
+            "line_tokens": conn.execute(PURGE_LINE_TOKENS, {"before": challenges_before}).rowcount}
+
+
+def issue_nonce(conn, shop_id, nonce, expires_at):
+    try:
+        with conn.transaction():
+            conn.execute(ISSUE_NONCE, {"nonce": nonce, "shop_id": shop_id, "expires_at": expires_at})
+    except psycopg.errors.ForeignKeyViolation:
+        raise errors.shop_not_found(shop_id) from None
+
+
+def use_nonce(conn, shop_id, nonce, now):
+    """True once for a nonce this shop was issued and that has not expired."""
+    return conn.execute(USE_NONCE, {"nonce": nonce, "shop_id": shop_id, "now": now}).fetchone() is not None
+
+
+def use_line_token(conn, shop_id, token_hash, expires_at):
+    """True the first time this LINE ID token signs in."""
+    return conn.execute(USE_LINE_TOKEN, {"token_hash": token_hash, "shop_id": shop_id,
+                                         "expires_at": expires_at}).fetchone() is not None

@@ -46,3 +46,21 @@ CREATE TABLE member_tokens (
 );
 CREATE INDEX member_tokens_member ON member_tokens (member_id);
 CREATE INDEX member_tokens_expiry ON member_tokens (expires_at);
+
+-- LINE Login nonces this service issued (10 minutes, each accepted once), and every LINE
+-- ID token that signed someone in (kept until it expires): a token captured elsewhere on
+-- the same channel cannot sign in a second time, nor can one made for another sign-in.
+CREATE TABLE line_nonces (
+    nonce       TEXT PRIMARY KEY,
+    shop_id     UUID        NOT NULL REFERENCES shops,
+    expires_at  TIMESTAMPTZ NOT NULL,
+    used_at     TIMESTAMPTZ
+);
+CREATE INDEX line_nonces_expiry ON line_nonces (expires_at);
+
+CREATE TABLE line_tokens_used (
+    token_hash  BYTEA PRIMARY KEY,
+    shop_id     UUID        NOT NULL REFERENCES shops,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX line_tokens_used_expiry ON line_tokens_used (expires_at);

@@ -112,8 +112,15 @@ class MeRoutes:
     def me_line_sign_in(self, call, shop_id):
         """The LINE account's member signs in. 403 line_account_not_linked: sign in with a code
         first (or send `otp` with this request) to link it. 401 line_token_<reason>
-        (bad_signature, wrong_audience, expired, wrong_nonce, ...)."""
+        (bad_signature, wrong_audience, expired, wrong_nonce, replayed, ...)."""
         return self.members.call("line_sign_in", {"shop_id": shop_id, **_ready(call.body)})
+
+    @endpoint("POST", f"{ME}/line/nonce", summary="A nonce for the LINE Login request (10 minutes, once)",
+              response=me.LineNonce, status=201, tag="me")
+    def me_line_nonce(self, call, shop_id):
+        """An ID token that carries a nonce signs in only with one issued here, once. Every ID
+        token signs in once (401 line_token_replayed): a token captured elsewhere cannot be reused."""
+        return self.members.call("line_nonce", {"shop_id": shop_id})
 
     @endpoint("POST", f"{ME}/line/link", summary="Link my LINE account", roles=(MEMBER,), request=me.LineBody,
               response=me.Me, tag="me")

@@ -122,6 +122,27 @@ class SignIn:
             raise errors.line_token_refused(exc.reason, str(exc)) from None
 
     @rpc(expected_exceptions=errors.EXPECTED)
+    def line_nonce(self, request):
+        """A nonce for the shop's LINE Login request (valid 10 minutes, accepted once): an ID
+        token that carries a nonce signs in only with one this service issued."""
+        cmd = load(sc.ShopRef(), request)
+        now = _now()
+        nonce, expires_at = signin.new_nonce(), now + datetime.timedelta(minutes=signin.NONCE_MINUTES)
+        with self.db.transaction() as conn:
+            signin_store.issue_nonce(conn, cmd["shop_id"], nonce, expires_at)
+        return {"nonce": nonce, "expires_at": expires_at.isoformat()}
+
+    def _spend_line_token(self, conn, shop_id, id_token, claims, now):
+        """A LINE ID token signs in once; a nonce in it must be one this shop was issued, unused.
+        Called only when the sign-in succeeds (a refused one can be retried with the same token)."""
+        if "nonce" in claims and not signin_store.use_nonce(conn, shop_id, str(claims["nonce"]), now):
+            raise errors.line_token_refused("wrong_nonce", "its nonce was not issued by this shop, expired or "
+                                                           "was used: ask for a new one (line_nonce)")
+        if not signin_store.use_line_token(conn, shop_id, signin.line_token_hash(id_token),
+                                           signin.line_token_expiry(claims)):
+            raise errors.line_token_refused("replayed", "this ID token was already used to sign in: get a new one")
+
+    @rpc(expected_exceptions=errors.EXPECTED)
     def line_sign_in(self, request):
         """A LINE ID token of the shop's channel (verified: signature, issuer, audience, expiry,
         nonce) signs in the member linked to that LINE user; an unlinked one is linked to the
@@ -130,9 +151,12 @@ class SignIn:
         errors. Events: members.signed_in, members.line_linked."""
         cmd = load(sc.LineSignIn(), request)
         claims = self._line_claims(cmd["shop_id"], cmd["id_token"], cmd["nonce"])
+        now = _now()
         with self.db.transaction() as conn:
             result, refusal = signin_handlers.line_sign_in(conn, cmd, claims, self.outbox, self.sign_in.pepper,
-                                                           _now(), self.sign_in.token_days)
+                                                           now, self.sign_in.token_days)
+            if refusal is None:
+                self._spend_line_token(conn, cmd["shop_id"], cmd["id_token"], claims, now)
         if refusal is not None:
             raise refusal
         return result
@@ -144,9 +168,11 @@ class SignIn:
         line_token_<reason>. Event: members.line_linked."""
         cmd = load(sc.LinkLine(), request)
         claims = self._line_claims(cmd["shop_id"], cmd["id_token"], cmd["nonce"])
+        now = _now()
         with self.db.transaction() as conn:
             member = signin_store.member(conn, cmd["shop_id"], cmd["member_id"])
-            member = signin_handlers.link(conn, self.outbox, member, claims["sub"], _now())
+            member = signin_handlers.link(conn, self.outbox, member, claims["sub"], now)
+            self._spend_line_token(conn, cmd["shop_id"], cmd["id_token"], claims, now)
         return sc.MEMBER_VIEW.dump(member)
 
     @rpc(expected_exceptions=errors.EXPECTED)

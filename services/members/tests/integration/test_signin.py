@@ -281,10 +281,13 @@ def test_a_member_of_one_shop_is_nobody_in_another(members, shop, notifier):
 
 def test_old_challenges_and_dead_tokens_are_purged_as_of_any_time(members, shop, notifier, db):
     sign_in(members, shop["shop"]["shop_id"])
+    members.line_nonce({"shop_id": shop["shop"]["shop_id"]})
     assert members.purge_sign_in({})["challenges"] == 0
     later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=61)).isoformat()
-    assert members.purge_sign_in({"as_of": later}) == {"challenges": 1, "tokens": 1}
-    assert members.purge_sign_in({"as_of": later}) == {"challenges": 0, "tokens": 0}
+    assert members.purge_sign_in({"as_of": later}) == {"challenges": 1, "tokens": 1, "line_nonces": 1,
+                                                       "line_tokens": 0}
+    assert members.purge_sign_in({"as_of": later}) == {"challenges": 0, "tokens": 0, "line_nonces": 0,
+                                                       "line_tokens": 0}
 
 
 # --- LINE -------------------------------------------------------------------------------------
@@ -304,7 +307,8 @@ def test_an_unlinked_line_account_is_told_so(members, line_shop):
 
 def test_a_line_account_links_with_a_code_then_signs_in_alone(members, line_shop, notifier, db):
     challenge_id, code = ask_code(members, line_shop)
-    linked = members.line_sign_in({"shop_id": line_shop, "id_token": line_token(nonce="n1"), "nonce": "n1",
+    nonce = members.line_nonce({"shop_id": line_shop})["nonce"]
+    linked = members.line_sign_in({"shop_id": line_shop, "id_token": line_token(nonce=nonce), "nonce": nonce,
                                    "otp": {"challenge_id": challenge_id, "code": code}})
     assert linked["method"] == "line" and linked["member"]["line_linked"] is True
     assert db.execute("SELECT line_user_id FROM members").fetchone()["line_user_id"] == LINE_USER
@@ -354,3 +358,23 @@ def test_line_sign_in_needs_the_shops_channel(members, shop):
     error = refused(errors.Conflict, members.line_sign_in, {"shop_id": shop["shop"]["shop_id"],
                                                             "id_token": line_token()})
     assert error.code == "line_login_not_configured"
+
+
+def test_a_line_token_signs_in_once_and_its_nonce_must_be_one_the_shop_issued(members, line_shop, notifier):
+    challenge_id, code = ask_code(members, line_shop)
+    token = line_token()
+    error = refused(errors.Forbidden, members.line_sign_in, {"shop_id": line_shop, "id_token": token})
+    assert error.code == "line_account_not_linked"  # a refused sign-in does not use the token up
+    members.line_sign_in({"shop_id": line_shop, "id_token": token, "otp": {"challenge_id": challenge_id,
+                                                                          "code": code}})
+    error = refused(errors.Unauthorized, members.line_sign_in, {"shop_id": line_shop, "id_token": token})
+    assert error.code == "line_token_replayed"
+    error = refused(errors.Unauthorized, members.line_sign_in,
+                    {"shop_id": line_shop, "id_token": line_token(nonce="made-up-by-the-client")})
+    assert error.code == "line_token_wrong_nonce"
+    assert refused(errors.NotFound, members.line_nonce, {"shop_id": str(uuid.uuid4())}).code == "shop_not_found"
+    nonce = members.line_nonce({"shop_id": line_shop})["nonce"]
+    assert members.line_sign_in({"shop_id": line_shop, "id_token": line_token(nonce=nonce)})["method"] == "line"
+    error = refused(errors.Unauthorized, members.line_sign_in,
+                    {"shop_id": line_shop, "id_token": line_token(alg="HS256", nonce=nonce)})
+    assert error.code == "line_token_wrong_nonce"  # a nonce is accepted once
