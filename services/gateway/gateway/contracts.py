@@ -4,7 +4,7 @@ Requests refuse unknown fields. Responses list what clients may rely on;
 values come from the services already serialised (ids and times as strings,
 money as "125.50").
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from chassis.fields import Money, Phone
 
@@ -172,3 +172,13 @@ class ServiceHealth(Schema):
 class Health(Schema):
     status = fields.String(metadata={"description": "up when every service answered"})
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth))
+
+
+def not_in_the_future(value):
+    """A job run "as of" a time over HTTP may look back, never ahead: a cycle end or a purge
+    run early would be recorded as done (or delete data before its time) for good. Tests and
+    operators move time forward through the services' RPCs and command lines instead."""
+    import datetime
+
+    if value is not None and value > datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5):
+        raise ValidationError("must not be in the future")

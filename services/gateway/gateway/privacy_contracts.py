@@ -2,6 +2,8 @@
 shop cancellation, answer retention and the retention job."""
 from marshmallow import Schema, fields, validate
 
+from gateway.contracts import not_in_the_future
+
 TIME = {"format": "date-time"}
 
 
@@ -44,7 +46,8 @@ class AnswerRetention(Schema):
 
 
 class RetentionRunBody(Schema):
-    as_of = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "default: now"})
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True, validate=not_in_the_future,
+                                 metadata={"description": "default: now; never in the future"})
 
 
 class RetentionRun(Schema):

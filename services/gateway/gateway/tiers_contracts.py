@@ -4,6 +4,8 @@ The shape is checked here; the rules across tiers (at most 5, names unique, thre
 strictly increasing, no overlap) are the members service's, which names the field."""
 from marshmallow import Schema, fields, validate
 
+from gateway.contracts import not_in_the_future
+
 TIME = {"format": "date-time"}
 DATE = {"format": "date"}
 POINTS = validate.Range(min=0, max=1_000_000_000)
@@ -38,7 +40,8 @@ class DryRunBody(TierSettingsBody):
 
 
 class CycleBody(Schema):
-    as_of = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "default: now"})
+    as_of = fields.AwareDateTime(load_default=None, allow_none=True, validate=not_in_the_future,
+                                 metadata={"description": "default: now; never in the future"})
 
 
 class HistoryQuery(Schema):
