@@ -166,6 +166,7 @@ class PointsChangedData(EventData):
     phone = PhoneOrPseudonym(required=True)  # an erased member's events carry erased:<member_id>
     balance = fields.Integer(required=True, validate=validate.Range(min=0))
     balance_seq = fields.Integer(required=True)
+    points = fields.Integer(load_default=0)  # read of points.adjusted: a positive one is points received
 
 
 # Shared instances for the hot paths (a schema is stateless once built).

@@ -71,9 +71,10 @@ def create_operator_key(conn, label, outbox):
     return _issue_key(conn, outbox, "platform_operator", label=label)
 
 
-def record_points(conn, events, outbox, earned=True):
+def record_points(conn, events, outbox, earned=True, credits=False):
     """Apply points events: a phone-only member for each new phone, and the running totals:
-    points received and purchases (sales and orders) from points.earned, the latest balance
+    points received (points.earned, and with `credits` the positive points.adjusted) and
+    purchases (sales and orders) from points.earned, the latest balance
     from every event (the highest balance_seq wins). Sums each phone's events first, then
     writes every member in one statement. Returns the members written."""
     by_phone = {}
@@ -85,6 +86,8 @@ def record_points(conn, events, outbox, earned=True):
         if data["balance_seq"] > total["seq"]:
             total["seq"], total["balance"] = data["balance_seq"], data["balance"]
         if not earned:
+            if credits and data.get("points", 0) > 0:  # points.adjusted: an import, a campaign, an admin's credit
+                total["points"] += data["points"]
             continue
         total["points"] += data["points"]
         purchase = data.get("sale") or data.get("order")

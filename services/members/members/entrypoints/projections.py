@@ -23,18 +23,20 @@ class Projections:
 
     @batch_event_handler("points", "adjusted.v1")
     def on_points_adjusted(self, bodies):
-        """points.adjusted: the member's latest balance (a phone-only member for a new phone)."""
-        return self._project(bodies, contracts.POINTS_CHANGED_DATA, "members.on_points_adjusted", earned=False)
+        """points.adjusted: the member's latest balance (a phone-only member for a new phone); a
+        credit (an import, a campaign, an admin's) counts in the points received."""
+        return self._project(bodies, contracts.POINTS_CHANGED_DATA, "members.on_points_adjusted", earned=False,
+                             credits=True)
 
     @batch_event_handler("points", "expired.v1")
     def on_points_expired(self, bodies):
         """points.expired: the member's latest balance."""
         return self._project(bodies, contracts.POINTS_CHANGED_DATA, "members.on_points_expired", earned=False)
 
-    def _project(self, bodies, schema, handler, earned):
+    def _project(self, bodies, schema, handler, earned, credits=False):
         events, rejected = inbox.load_events(schema, bodies)
         with self.db.transaction() as conn:
             fresh = inbox.first_time_many(conn, handler, events)
-            handlers.record_points(conn, fresh, self.outbox, earned=earned)
+            handlers.record_points(conn, fresh, self.outbox, earned=earned, credits=credits)
             tier_handlers.apply_points(conn, fresh, bodies, self.outbox)
         return rejected

@@ -134,3 +134,17 @@ def test_an_order_counts_as_a_purchase(members, shop, config):
     publish(config, envelope)
     found = member(members, shop_id)
     assert (found["sales_count"], found["spend"], found["lifetime_points"]) == (1, "1000.00", 40)
+
+
+def test_credits_by_adjustment_count_as_points_received_and_debits_do_not(members, shop, config):
+    from chassis.testing import wait_for
+
+    shop_id = shop["shop"]["shop_id"]
+    publish_as(config, "adjusted.v1", outbox.envelope("points.adjusted", 1, shop_id, {
+        "entry_id": 1, "phone": "+66812345678", "points": 30, "balance": 30, "balance_seq": 1,
+        "kind": "adjust", "source": "import"}))
+    publish_as(config, "adjusted.v1", outbox.envelope("points.adjusted", 1, shop_id, {
+        "entry_id": 2, "phone": "+66812345678", "points": -10, "balance": 20, "balance_seq": 2,
+        "kind": "adjust", "source": "admin"}))
+    found = wait_for(lambda: (m := member(members, shop_id))["points_balance"] == 20 and m)
+    assert (found["points_balance"], found["lifetime_points"], found["sales_count"]) == (20, 30, 0)
