@@ -169,9 +169,18 @@ class PointsChangedData(EventData):
     points = fields.Integer(load_default=0)  # read of points.adjusted: a positive one is points received
 
 
+class StampsGrantedData(EventData):
+    """What members needs of stamps.granted: the phone (a stamp-only customer is a member too)."""
+
+    phone = PhoneOrPseudonym(required=True)
+    balance = fields.Integer(load_default=0)  # no points move: the running totals stay as they are
+    balance_seq = fields.Integer(load_default=-1)
+
+
 # Shared instances for the hot paths (a schema is stateless once built).
 POINTS_EARNED_DATA = PointsEarnedData()
 POINTS_CHANGED_DATA = PointsChangedData()
+STAMPS_GRANTED_DATA = StampsGrantedData()
 MEMBER_CREATED = Member(only=("member_id", "shop_id", "phone", "status", "created_at"))
 AUTHENTICATE = Authenticate()
 PRINCIPAL = Principal()

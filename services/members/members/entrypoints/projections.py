@@ -33,6 +33,16 @@ class Projections:
         """points.expired: the member's latest balance."""
         return self._project(bodies, contracts.POINTS_CHANGED_DATA, "members.on_points_expired", earned=False)
 
+    @batch_event_handler("stamps", "granted.v1")
+    def on_stamps_granted(self, bodies):
+        """stamps.granted: a customer who only collects stamps becomes a phone-only member
+        (found by staff, reached by campaigns); their points totals are not touched."""
+        events, rejected = inbox.load_events(contracts.STAMPS_GRANTED_DATA, bodies)
+        with self.db.transaction() as conn:
+            handlers.record_points(conn, inbox.first_time_many(conn, "members.on_stamps_granted", events),
+                                   self.outbox, earned=False)
+        return rejected
+
     def _project(self, bodies, schema, handler, earned, credits=False):
         events, rejected = inbox.load_events(schema, bodies)
         with self.db.transaction() as conn:

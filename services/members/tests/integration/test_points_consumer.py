@@ -148,3 +148,20 @@ def test_credits_by_adjustment_count_as_points_received_and_debits_do_not(member
         "kind": "adjust", "source": "admin"}))
     found = wait_for(lambda: (m := member(members, shop_id))["points_balance"] == 20 and m)
     assert (found["points_balance"], found["lifetime_points"], found["sales_count"]) == (20, 30, 0)
+
+
+def test_a_stamp_only_customer_becomes_a_phone_only_member_without_touching_points(members, shop, config):
+    from chassis.testing import wait_for
+
+    shop_id = shop["shop"]["shop_id"]
+    exchange = Exchange("stamps.events", type="topic", durable=True)
+    with Connection(config["AMQP_URI"]) as conn:
+        exchange(conn.channel()).declare()
+    with get_producer(config["AMQP_URI"]) as producer:
+        producer.publish(outbox.envelope("stamps.granted", 1, shop_id, {
+            "entry_id": 1, "card_id": "c1", "phone": "+66812345678", "stamps": 1, "branch_id": "b1"}),
+            exchange=exchange, routing_key="granted.v1", serializer="json")
+    found = member(members, shop_id)
+    assert (found["status"], found["points_balance"], found["lifetime_points"]) == ("phone_only", 0, 0)
+    publish(config, earned(shop_id, points=10, balance=10, seq=1))
+    assert wait_for(lambda: member(members, shop_id)["points_balance"] == 10)
