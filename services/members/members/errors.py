@@ -165,3 +165,8 @@ def import_upload_incomplete(expected, received):
 def import_upload_corrupted():
     return InvalidInput("import_upload_corrupted", "the uploaded file does not match its SHA-256",
                         {"sha256": ["does not match the uploaded bytes"]})
+
+
+def line_nonce_rate_limited(limit, minutes):
+    return Conflict("line_nonce_rate_limited", f"at most {limit} LINE nonces per address every {minutes} minutes",
+                    {"client_ip": [f"more than {limit} nonces in {minutes} minutes"]})

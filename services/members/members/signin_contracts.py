@@ -30,6 +30,10 @@ class LineLogin(Schema):
     updated_at = fields.AwareDateTime(allow_none=True)
 
 
+class NonceRequest(ShopRef):
+    client_ip = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
 class RequestOtp(ShopRef):
     phone = Phone(required=True)
     client_ip = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))

@@ -90,7 +90,11 @@ UPDATE member_tokens SET revoked_at = %(now)s
 WHERE shop_id = %(shop_id)s AND member_id = %(member_id)s AND revoked_at IS NULL
 RETURNING token_id
 """
-ISSUE_NONCE = "INSERT INTO line_nonces (nonce, shop_id, expires_at) VALUES (%(nonce)s, %(shop_id)s, %(expires_at)s)"
+ISSUE_NONCE = """
+INSERT INTO line_nonces (nonce, shop_id, client_ip, created_at, expires_at)
+VALUES (%(nonce)s, %(shop_id)s, %(client_ip)s, %(now)s, %(expires_at)s)
+"""
+NONCES_FROM_IP = "SELECT count(*) AS n FROM line_nonces WHERE client_ip = %(ip)s AND created_at > %(since)s"
 USE_NONCE = """
 UPDATE line_nonces SET used_at = %(now)s
 WHERE nonce = %(nonce)s AND shop_id = %(shop_id)s AND used_at IS NULL AND expires_at > %(now)s
@@ -216,10 +220,15 @@ def purge(conn, challenges_before, tokens_before):
             "line_tokens": conn.execute(PURGE_LINE_TOKENS, {"before": challenges_before}).rowcount}
 
 
-def issue_nonce(conn, shop_id, nonce, expires_at):
+def nonces_from_ip(conn, ip, since):
+    return conn.execute(NONCES_FROM_IP, {"ip": ip, "since": since}).fetchone()["n"]
+
+
+def issue_nonce(conn, shop_id, nonce, client_ip, now, expires_at):
     try:
         with conn.transaction():
-            conn.execute(ISSUE_NONCE, {"nonce": nonce, "shop_id": shop_id, "expires_at": expires_at})
+            conn.execute(ISSUE_NONCE, {"nonce": nonce, "shop_id": shop_id, "client_ip": client_ip, "now": now,
+                                       "expires_at": expires_at})
     except psycopg.errors.ForeignKeyViolation:
         raise errors.shop_not_found(shop_id) from None
 

@@ -53,10 +53,13 @@ CREATE INDEX member_tokens_expiry ON member_tokens (expires_at);
 CREATE TABLE line_nonces (
     nonce       TEXT PRIMARY KEY,
     shop_id     UUID        NOT NULL REFERENCES shops,
+    client_ip   TEXT,                     -- nonces are rate-limited per address (an open route)
+    created_at  TIMESTAMPTZ NOT NULL,
     expires_at  TIMESTAMPTZ NOT NULL,
     used_at     TIMESTAMPTZ
 );
 CREATE INDEX line_nonces_expiry ON line_nonces (expires_at);
+CREATE INDEX line_nonces_ip ON line_nonces (client_ip, created_at) WHERE client_ip IS NOT NULL;
 
 CREATE TABLE line_tokens_used (
     token_hash  BYTEA PRIMARY KEY,

@@ -22,7 +22,7 @@ ME = "/shops/{shop_id}/me"
 
 
 class TooManyRequests(errors.ServiceError):
-    """429: members' otp_rate_limited, as HTTP says it."""
+    """429: members' otp_rate_limited and line_nonce_rate_limited, as HTTP says it."""
 
     status = 429
     default_code = "too_many_requests"
@@ -65,7 +65,7 @@ def _rate_limited(call):
     try:
         return call()
     except errors.Conflict as exc:
-        if exc.code == "otp_rate_limited":
+        if exc.code in ("otp_rate_limited", "line_nonce_rate_limited"):
             raise TooManyRequests(exc.code, exc.message, exc.fields) from None
         raise
 
@@ -120,7 +120,8 @@ class MeRoutes:
     def me_line_nonce(self, call, shop_id):
         """An ID token that carries a nonce signs in only with one issued here, once. Every ID
         token signs in once (401 line_token_replayed): a token captured elsewhere cannot be reused."""
-        return self.members.call("line_nonce", {"shop_id": shop_id})
+        return _rate_limited(lambda: self.members.call("line_nonce", {"shop_id": shop_id,
+                                                                     "client_ip": self.caller.address}))
 
     @endpoint("POST", f"{ME}/line/link", summary="Link my LINE account", roles=(MEMBER,), request=me.LineBody,
               response=me.Me, tag="me")

@@ -21,8 +21,8 @@ def _now():
 
 class SignInSettings(DependencyProvider):
     """Config SIGNIN: LINE_JWKS_URL, OTP_PEPPER, TOKEN_DAYS, OTP_PER_PHONE, OTP_PER_IP,
-    OTP_WINDOW_MINUTES, OTP_SEND_TIMEOUT. LINE's signing keys are fetched once and cached
-    (an unknown key id fetches them again)."""
+    OTP_WINDOW_MINUTES, OTP_SEND_TIMEOUT, NONCES_PER_IP (LINE nonces per address and window).
+    LINE's signing keys are fetched once and cached (an unknown key id fetches them again)."""
 
     def setup(self):
         section = self.container.config.get("SIGNIN") or {}
@@ -33,7 +33,8 @@ class SignInSettings(DependencyProvider):
         self.limits = {"per_phone": int(section.get("OTP_PER_PHONE") or signin.DEFAULT_LIMITS["per_phone"]),
                        "per_ip": int(section.get("OTP_PER_IP") or signin.DEFAULT_LIMITS["per_ip"]),
                        "window_minutes": int(section.get("OTP_WINDOW_MINUTES")
-                                             or signin.DEFAULT_LIMITS["window_minutes"])}
+                                             or signin.DEFAULT_LIMITS["window_minutes"]),
+                       "nonces_per_ip": int(section.get("NONCES_PER_IP") or 60)}
         self.send_timeout = float(section.get("OTP_SEND_TIMEOUT") or 15)
 
     def es256_key(self, kid):
@@ -125,11 +126,18 @@ class SignIn:
     def line_nonce(self, request):
         """A nonce for the shop's LINE Login request (valid 10 minutes, accepted once): an ID
         token that carries a nonce signs in only with one this service issued."""
-        cmd = load(sc.ShopRef(), request)
+        cmd = load(sc.NonceRequest(), request)
         now = _now()
         nonce, expires_at = signin.new_nonce(), now + datetime.timedelta(minutes=signin.NONCE_MINUTES)
+        limits = self.sign_in.limits
         with self.db.transaction() as conn:
-            signin_store.issue_nonce(conn, cmd["shop_id"], nonce, expires_at)
+            ip = cmd["client_ip"]
+            if ip is not None:
+                signin_store.lock(conn, f"nonce:ip:{ip}")
+                since = now - datetime.timedelta(minutes=limits["window_minutes"])
+                if signin_store.nonces_from_ip(conn, ip, since) >= limits["nonces_per_ip"]:
+                    raise errors.line_nonce_rate_limited(limits["nonces_per_ip"], limits["window_minutes"])
+            signin_store.issue_nonce(conn, cmd["shop_id"], nonce, ip, now, expires_at)
         return {"nonce": nonce, "expires_at": expires_at.isoformat()}
 
     def _spend_line_token(self, conn, shop_id, id_token, claims, now):

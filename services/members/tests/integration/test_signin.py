@@ -378,3 +378,12 @@ def test_a_line_token_signs_in_once_and_its_nonce_must_be_one_the_shop_issued(me
     error = refused(errors.Unauthorized, members.line_sign_in,
                     {"shop_id": line_shop, "id_token": line_token(alg="HS256", nonce=nonce)})
     assert error.code == "line_token_wrong_nonce"  # a nonce is accepted once
+
+
+def test_line_nonces_are_limited_per_address(members, line_shop, config):
+    limit = 60  # the default of SIGNIN.NONCES_PER_IP
+    for _ in range(limit):
+        members.line_nonce({"shop_id": line_shop, "client_ip": "203.0.113.9"})
+    error = refused(errors.Conflict, members.line_nonce, {"shop_id": line_shop, "client_ip": "203.0.113.9"})
+    assert error.code == "line_nonce_rate_limited" and "client_ip" in error.fields
+    assert members.line_nonce({"shop_id": line_shop, "client_ip": "203.0.113.10"})["nonce"]
