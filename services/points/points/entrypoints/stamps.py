@@ -10,7 +10,7 @@ from chassis.events import event_handler
 from chassis.rpc import RpcClient
 from points import directory, errors, ledger, stamps, store
 from points import stamp_contracts as sc
-from points.store.stamps import KeyTaken
+from points.store.stamp_ledger import KeyTaken
 
 CLAIM = sc.ClaimStamps()  # the hot path: a schema built once, not per call
 
@@ -57,7 +57,7 @@ class Stamps:
         card_deleted, card_waiting_time, card_expired, ticket_reward_invalid. Event: stampcards.activated."""
         cmd = load(sc.CardRef(), request)
         with self.db.connection() as conn:
-            draft = store.stamps.card(conn, cmd["shop_id"], cmd["card_id"])
+            draft = store.stamp_cards.card(conn, cmd["shop_id"], cmd["card_id"])
         if draft["status"] == "draft":  # its tickets' rewards may have been archived since it was designed
             stamps.check_rewards(self.rewards, cmd["shop_id"], draft["tickets"])
         card, changed = self._stamps_run(lambda conn: stamps.activate_card(conn, cmd, self.outbox, ledger.now()))
@@ -84,14 +84,14 @@ class Stamps:
     def get_stamp_card(self, request):
         cmd = load(sc.CardRef(), request)
         with self.db.connection() as conn:
-            return sc.CARD.dump(store.stamps.card(conn, cmd["shop_id"], cmd["card_id"]))
+            return sc.CARD.dump(store.stamp_cards.card(conn, cmd["shop_id"], cmd["card_id"]))
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_stamp_cards(self, request):
         """The shop's cards, newest first (deleted drafts only with include_deleted)."""
         cmd = load(sc.ListCards(), request)
         with self.db.connection() as conn:
-            return {"cards": sc.CARD.dump(store.stamps.cards(conn, cmd["shop_id"], cmd["include_deleted"]),
+            return {"cards": sc.CARD.dump(store.stamp_cards.cards(conn, cmd["shop_id"], cmd["include_deleted"]),
                                           many=True)}
 
     # --- QR codes, scans, voids -------------------------------------------------------
@@ -139,7 +139,7 @@ class Stamps:
         """A branch's printed stamp QR (its token, to print), or branch_not_found if never set."""
         cmd = load(sc.BranchRef(), request)
         with self.db.connection() as conn:
-            printed = store.stamps.printed(conn, cmd["shop_id"], cmd["branch_id"])
+            printed = store.stamp_cards.printed(conn, cmd["shop_id"], cmd["branch_id"])
         if printed is None:
             raise errors.branch_not_found(cmd["branch_id"])
         return stamps.printed_result(printed, self.qr_secret)
