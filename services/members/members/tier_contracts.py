@@ -150,6 +150,7 @@ class TierPointsData(EventData):
     points = fields.Integer(load_default=0, allow_none=True)
     target_kind = fields.String(load_default=None, allow_none=True)
     requested = fields.Integer(load_default=None, allow_none=True)
+    target_at = fields.AwareDateTime(load_default=None, allow_none=True)  # points.voided: the credit's time
 
 
 class TierChanged(Schema):

@@ -71,9 +71,12 @@ def apply_points(conn, events, bodies, outbox):
         if points == 0:
             continue
         key = (event["shop_id"], event["data"]["phone"], event["occurred_at"])
-        daily.append((*key, points))
         if points > 0:
+            daily.append((*key, points))
             credits.append(key)
+        else:  # a voided credit stops counting on the day it was received (older events: the void's day)
+            daily.append((event["shop_id"], event["data"]["phone"], data["target_at"] or event["occurred_at"],
+                          points))
     tier_store.record_daily(conn, daily)
     return upgrade(conn, credits, outbox)
 

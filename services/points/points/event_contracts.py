@@ -64,6 +64,7 @@ class PointsVoided(LedgerEvent):
     recovered = fields.Integer()
     unrecovered = fields.Integer()
     void_id = fields.UUID(allow_none=True)
+    target_at = fields.AwareDateTime(metadata={"description": "when the credit taken back was made"})
 
 
 class PointsExpired(Schema):

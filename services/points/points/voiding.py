@@ -63,8 +63,8 @@ def take_back(conn, outbox, *, shop_id, target, points, cause, reason, actor, ke
         "entry_id": entry["entry_id"] if entry else None, "phone": target["phone"], "points": -recovered,
         "balance": balance, "balance_seq": seq, "kind": "void", "source": target["source"],
         "branch_id": target["branch_id"], "actor": actor, "reason": reason, "target_entry_id": target["entry_id"],
-        "target_kind": target["kind"], "requested": points, "recovered": recovered, "unrecovered": shortfall,
-        "void_id": void_id}))
+        "target_kind": target["kind"], "target_at": target["created_at"], "requested": points,
+        "recovered": recovered, "unrecovered": shortfall, "void_id": void_id}))
     return {"void_id": str(void_id), "target_entry_id": target["entry_id"], "phone": target["phone"],
             "requested": points, "recovered": recovered, "unrecovered": shortfall, "balance": balance,
             "entry_id": entry["entry_id"] if entry else None}

@@ -174,6 +174,18 @@ def test_voided_earns_stop_counting_and_spending_never_does_and_no_earn_moves_do
     assert [(e["from"], e["to"]) for e in tier_events(db, shop_id)] == [(None, "Basic"), ("Basic", "Platinum")]
 
 
+def test_a_void_takes_its_points_off_the_day_of_the_credit_it_reverses(members, shop_id, config, db):
+    members.set_tier_settings(settings(shop_id))
+    earn(config, shop_id, "2022-05-01T10:00:00+07:00", 300)
+    earn(config, shop_id, "2022-05-20T10:00:00+07:00", 200)
+    assert wait_for(lambda: received(db, shop_id) == 500)
+    publish(config, "voided", shop_id, at("2022-06-10T11:00:00+07:00"), points=-300, kind="void",
+            target_kind="earn", requested=300, recovered=300, unrecovered=0, target_at="2022-05-01T03:00:00+00:00")
+    assert wait_for(lambda: received(db, shop_id) == 200)
+    days = db.execute("SELECT day, points FROM member_daily_points ORDER BY day").fetchall()
+    assert [(str(d["day"]), d["points"]) for d in days] == [("2022-05-01", 0), ("2022-05-20", 200)]
+
+
 def test_history_pages_through_a_members_decisions_newest_first(members, shop_id, config):
     members.set_tier_settings(settings(shop_id))
     steps = (("2022-05-01", 600, "Basic"), ("2022-05-02", 600, "Gold"), ("2022-05-03", 900, "Platinum"))

@@ -91,6 +91,9 @@ def test_a_voided_sale_takes_its_points_back_once(points, db):
     assert caught.value.code == "already_voided"
     entry = db.execute("SELECT * FROM entries WHERE kind = 'void'").fetchone()
     assert entry["ref_entry_id"] == earned["entry_id"] and entry["reason"] == "customer returned the goods"
+    event = db.execute("SELECT envelope FROM outbox WHERE routing_key = 'voided.v1'").fetchone()["envelope"]
+    credit = db.execute("SELECT created_at FROM entries WHERE entry_id = %s", (earned["entry_id"],)).fetchone()
+    assert event["data"]["target_at"] == credit["created_at"].isoformat()  # tiers take it off that day
     check_ledger(db)
 
 
