@@ -4,7 +4,7 @@ can run it for any moment; one run at a time across replicas (an advisory lock).
     python -m members.jobs tier-cycle --as-of 2027-01-01T00:00:00+07:00 --config services/members/config.yaml
     python -m members.jobs retention --as-of 2027-01-01T00:00:00+07:00 --config services/members/config.yaml
 
-tier-cycle: every shop whose cycle end (cycle mode) or whose members' tier expiry (tier
+tier-cycle: every shop whose cycle ends (cycle mode; missed ones oldest first) or whose members' tier expiry (tier
 expiry mode) is due as of `as_of` is evaluated, in set-based chunks of members each
 committed with its decisions and members.tier_changed events. A cycle end is evaluated
 once (tier_cycle_runs); an interrupted one is finished by the next run, which changes
@@ -45,10 +45,14 @@ def tier_cycle(db, outbox, as_of, shop_id=None, chunk=CHUNK):
         for program in programs:
             totals["shops"] += 1
             if program["downgrade_mode"] == "cycle":
-                changed = _cycle_end(db, outbox, program, as_of, chunk)
-                if changed is not None:
-                    totals["cycle_ends"] += 1
-                    totals["changed"] += changed
+                with db.connection() as conn:
+                    last_done = tier_cycle_store.last_cycle(conn, str(program["shop_id"]))
+                for end_day in tiers.due_cycle_ends(as_of, program["cycle"], program["timezone"], last_done,
+                                                    program["started_at"]):
+                    changed = _cycle_end(db, outbox, program, end_day, chunk)
+                    if changed is not None:
+                        totals["cycle_ends"] += 1
+                        totals["changed"] += changed
             else:
                 expired, changed = _expire(db, outbox, program, as_of, chunk)
                 totals["expired"] += expired
@@ -58,14 +62,11 @@ def tier_cycle(db, outbox, as_of, shop_id=None, chunk=CHUNK):
     return _exclusive(db, "members.tier_cycle", run)
 
 
-def _cycle_end(db, outbox, program, as_of, chunk):
-    """The shop's latest cycle end as of `as_of`, unless done or before its tiers began.
-    Returns the members changed, or None when nothing was due."""
+def _cycle_end(db, outbox, program, end_day, chunk):
+    """Evaluate the shop's cycle end `end_day` (its last day, shop time) unless it was done.
+    Returns the members changed, or None when it was done already."""
     shop_id, tz = str(program["shop_id"]), program["timezone"]
-    end_day = tiers.last_cycle_end(as_of, program["cycle"], tz)
     end_at = tiers.end_of_day(end_day, tz)
-    if end_at <= program["started_at"]:
-        return None
     start, end = tiers.window(end_day, program["window_months"])
     after, changed = tier_cycle_store.FIRST_UUID, 0
     with db.connection() as conn:  # one session: the window sums are its temporary table

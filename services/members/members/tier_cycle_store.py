@@ -116,6 +116,12 @@ def programs(conn, shop_id=None):
     return conn.execute(PROGRAMS, {"shop_id": shop_id}).fetchall()
 
 
+def last_cycle(conn, shop_id):
+    """The latest cycle end evaluated for the shop, or None."""
+    return conn.execute("SELECT max(cycle_end) AS day FROM tier_cycle_runs WHERE shop_id = %(shop_id)s",
+                        {"shop_id": shop_id}).fetchone()["day"]
+
+
 def cycle_done(conn, shop_id, cycle_end):
     return conn.execute(CYCLE_DONE, {"shop_id": shop_id, "cycle_end": cycle_end}).fetchone() is not None
 

@@ -107,6 +107,25 @@ def last_cycle_end(as_of, cycle, tz):
         month -= 1
 
 
+MAX_CATCH_UP = 24
+
+
+def due_cycle_ends(as_of, cycle, tz, last_done=None, started_at=None, limit=MAX_CATCH_UP):
+    """The cycle ends (last days, shop time) due as of `as_of` and not evaluated yet, oldest
+    first: after `last_done` (the latest end evaluated) and after the tiers began
+    (`started_at`); a job that was stopped catches up at most `limit` of them (the latest)."""
+    due, day = [], last_cycle_end(as_of, cycle, tz)
+    while len(due) < limit:
+        if last_done is not None and day <= last_done:
+            break
+        if started_at is not None and end_of_day(day, tz) <= started_at:
+            break
+        due.append(day)
+        noon = datetime.datetime.combine(day, datetime.time(12), zoneinfo.ZoneInfo(tz))
+        day = last_cycle_end(noon, cycle, tz)  # the end before it
+    return list(reversed(due))
+
+
 def tier_expires_at(reached_at, months, tz):
     """When a tier reached at `reached_at` expires: `months` later, same local time."""
     zone = zoneinfo.ZoneInfo(tz)

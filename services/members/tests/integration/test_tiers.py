@@ -251,6 +251,23 @@ def test_a_cycle_end_decides_tiers_down_or_up_once(members, shop_id, config, db)
     assert db.execute("SELECT count(*) AS n FROM tier_cycle_runs").fetchone()["n"] == 1
 
 
+def test_cycle_ends_missed_while_the_job_was_stopped_are_each_evaluated_in_order(members, shop_id, config, db):
+    end = next_month_end()
+    members.set_tier_settings(settings(shop_id))
+    earn(config, shop_id, local(end - datetime.timedelta(days=3)), 1200)  # Gold; out of every later window
+    mid = member_id(members, shop_id)
+    assert wait_for(lambda: tier_name(members, shop_id, mid) == "Gold")
+    three_later = end + datetime.timedelta(days=95)  # the job ran last before the first end
+    done = members.run_tier_cycle({"as_of": local(three_later, 12).isoformat()})
+    assert done["cycle_ends"] == 4 and done["changed"] == 1
+    runs = [r["cycle_end"] for r in db.execute("SELECT cycle_end FROM tier_cycle_runs ORDER BY cycle_end")]
+    assert runs[0] == end and len(runs) == 4
+    [dropped] = [e for e in tier_events(db, shop_id) if e["reason"] == "cycle_end"]
+    # the month after the earn still held it in the window (1 month back): it went at the second end
+    assert (dropped["from"], dropped["to"], dropped["window_end"]) == ("Gold", None, runs[1].isoformat())
+    assert members.run_tier_cycle({"as_of": local(three_later, 12).isoformat()})["cycle_ends"] == 0
+
+
 def test_an_expired_tier_starts_again_or_drops_to_what_the_window_justifies(members, shop_id, config, db):
     members.set_tier_settings(settings(shop_id, downgrade={"mode": "tier_expiry", "months": 1}))
     earn(config, shop_id, "2026-01-10T10:00:00+07:00", 1200)

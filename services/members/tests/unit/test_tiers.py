@@ -195,3 +195,17 @@ def test_the_cycles_bulk_event_data_is_what_the_tier_changed_schema_dumps():
     bulk = tier_contracts.tier_changed_data(row, "cycle_end", 3)
     assert bulk == tier_contracts.TIER_CHANGED.dump({**row, "reason": "cycle_end", "settings_version": 3})
     assert (bulk["from"], bulk["to"], bulk["phone"]) == ("Gold", None, "+66812345678")
+
+
+def test_missed_cycle_ends_are_caught_up_oldest_first_and_never_twice():
+    d = datetime.date
+    as_of = at("2022-06-10T12:00:00+07:00")
+    assert tiers.due_cycle_ends(as_of, "monthly", BKK, last_done=d(2022, 2, 28)) == [
+        d(2022, 3, 31), d(2022, 4, 30), d(2022, 5, 31)]
+    assert tiers.due_cycle_ends(as_of, "monthly", BKK, last_done=d(2022, 5, 31)) == []
+    assert tiers.due_cycle_ends(as_of, "quarterly", BKK, last_done=d(2021, 9, 30)) == [
+        d(2021, 12, 31), d(2022, 3, 31)]
+    # never before the tiers began, and at most `limit` (the latest ones)
+    began = at("2022-04-15T09:00:00+07:00")
+    assert tiers.due_cycle_ends(as_of, "monthly", BKK, started_at=began) == [d(2022, 4, 30), d(2022, 5, 31)]
+    assert tiers.due_cycle_ends(as_of, "monthly", BKK, limit=2) == [d(2022, 4, 30), d(2022, 5, 31)]
