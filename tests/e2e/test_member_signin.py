@@ -72,3 +72,22 @@ def test_a_member_signs_in_by_sms_registers_scans_a_qr_and_redeems(api, stack, s
     out = api.post(f"{base}/me/sign-out", headers=auth(token, False), json={})
     assert out.status_code == 200, out.text
     assert api.get(f"{base}/me", headers=auth(token, False)).status_code == 401
+
+
+def test_an_admins_sign_out_stops_a_cached_member_token_at_once(api, stack, shop):
+    """The gateway caches a token's identity for AUTH_CACHE_SECONDS (10 s); members' signed_out
+    event reaches every gateway replica (a broadcast queue each) and evicts it well before."""
+    import time
+
+    base = f"/shops/{shop['shop_id']}"
+    assert api.put(f"{base}/notifications/channels", headers=auth(shop["admin"], False), json={
+        "shop_name": "Cafe", "sms_enabled": True, "sms_provider": "thaibulksms", "sms_sender": "CAFE",
+        "sms_credentials": {"api_key": "k", "api_secret": "s"}}).status_code == 200
+    token = sign_in(api, stack, shop, "0865550099", "66865550099")
+    me = api.get(f"{base}/me", headers=auth(token, False))
+    assert me.status_code == 200  # now cached by the gateway
+    started = time.monotonic()
+    out = api.post(f"{base}/members/{me.json()['member_id']}/sign-out", headers=auth(shop["admin"], False))
+    assert out.status_code == 200 and out.json()["revoked"] == 1, out.text
+    eventually(lambda: api.get(f"{base}/me", headers=auth(token, False)).status_code == 401, timeout=8)
+    assert time.monotonic() - started < 8  # less than the cache's 10 s

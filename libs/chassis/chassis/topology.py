@@ -14,6 +14,7 @@ import importlib
 
 from kombu import Connection
 from nameko.containers import ServiceContainer
+from nameko.events import BROADCAST
 from nameko.events import EventHandler as NamekoEventHandler
 
 from chassis import config as config_module
@@ -26,8 +27,8 @@ def consumer_queues(service_cls, config):
     container = ServiceContainer(service_cls, config)
     declared = []
     for entrypoint in container.entrypoints:
-        if not isinstance(entrypoint, NamekoEventHandler):
-            continue
+        if not isinstance(entrypoint, NamekoEventHandler) or entrypoint.handler_type == BROADCAST:
+            continue  # a broadcast queue belongs to one running replica and dies with it
         entrypoint.setup()
         declared.append(entrypoint.queue)
         if isinstance(entrypoint, events.EventHandler):

@@ -82,13 +82,16 @@ def sale_branch(principal, requested_branch_id):
 
 
 class KeyCache:
-    """API key -> Principal for `ttl` seconds. Keyed by the key's hash, never the key."""
+    """API key -> Principal for `ttl` seconds. Keyed by the key's hash, never the key. A
+    principal can also be forgotten by its key id (a member token's id) or its member, when
+    members announces a sign-out or an erasure."""
 
     def __init__(self, ttl, clock=time.monotonic, max_entries=100_000):
         self.ttl = ttl
         self.clock = clock
         self.max_entries = max_entries
         self._entries = {}
+        self._slots_of = {}  # key id or member id -> slots
 
     @staticmethod
     def _slot(api_key):
@@ -103,7 +106,17 @@ class KeyCache:
     def forget(self, api_key):
         self._entries.pop(self._slot(api_key), None)
 
+    def forget_ids(self, ids):
+        """Forget the principals of these key ids (member token ids) or member ids."""
+        for ident in ids:
+            for slot in self._slots_of.pop(str(ident), ()):
+                self._entries.pop(slot, None)
+
     def put(self, api_key, principal):
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[self._slot(api_key)] = (principal, self.clock() + self.ttl)
+            self._slots_of.clear()
+        slot = self._slot(api_key)
+        self._entries[slot] = (principal, self.clock() + self.ttl)
+        for ident in {principal.key_id, getattr(principal, "member_id", None)} - {None}:
+            self._slots_of.setdefault(str(ident), set()).add(slot)

@@ -5,6 +5,8 @@ makes its calls and returns what its response schema dumps). Every call has a
 deadline (RPC_TIMEOUT); a service or broker that does not answer is a 503.
 """
 from nameko.dependency_providers import Config
+from nameko.events import BROADCAST
+from nameko.events import event_handler as nameko_event_handler
 from nameko.extensions import DependencyProvider
 
 from chassis.logs import ContextLogging
@@ -46,6 +48,17 @@ class GatewayService(ShopRoutes, MemberRoutes, MeRoutes, PointsRoutes, RewardRou
     config = Config()
     log = ContextLogging(handled_lines=False)  # endpoints write one http_request line each
     metrics = Metrics()
+
+    # Every gateway replica hears these (its own queue, BROADCAST): a revoked member token or
+    # an erased member stops working on all replicas at once, not after AUTH_CACHE_SECONDS.
+    @nameko_event_handler("members", "signed_out.v1", handler_type=BROADCAST, reliable_delivery=False)
+    def on_member_signed_out(self, body):
+        self.keys.forget_ids(((body or {}).get("data") or {}).get("token_ids") or ())
+
+    @nameko_event_handler("members", "erased.v1", handler_type=BROADCAST, reliable_delivery=False)
+    def on_member_erased(self, body):
+        member_id = ((body or {}).get("data") or {}).get("member_id")
+        self.keys.forget_ids([member_id] if member_id else ())
 
     def authenticate(self, api_key):
         principal = self.keys.get(api_key)

@@ -35,6 +35,20 @@ def test_a_forgotten_token_is_asked_for_again():
     assert cache.get("mt_x") is None
 
 
+def test_tokens_are_forgotten_by_token_id_or_by_member_as_members_announces():
+    cache = auth.KeyCache(60)
+    other_token = auth.MemberPrincipal("t2", SHOP, "m1", "+66812345678")
+    someone_else = auth.MemberPrincipal("t3", SHOP, "m2", "+66899999999")
+    cache.put("mt_a", member)
+    cache.put("mt_b", other_token)
+    cache.put("mt_c", someone_else)
+    cache.forget_ids(["t1"])  # members.signed_out of one token
+    assert cache.get("mt_a") is None and cache.get("mt_b") is other_token
+    cache.forget_ids(["m1"])  # members.erased: every token of the member
+    assert cache.get("mt_b") is None and cache.get("mt_c") is someone_else
+    cache.forget_ids(["unknown"])
+
+
 def request(forwarded=None):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     return Request(EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.5"}).get_environ())
