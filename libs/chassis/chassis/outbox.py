@@ -53,6 +53,16 @@ def add(conn, event_type, version, shop_id, data, headers=None, occurred_at=None
     return body
 
 
+def row(event_type, version, shop_id, data, headers=None, occurred_at=None):
+    """The outbox row of one event as statement parameters (event_id, exchange, routing_key,
+    envelope, headers), for a use case that writes it inside its own statement (one round
+    trip for the change and its event). Returns (params, envelope)."""
+    source, key = routing_key(event_type, version)
+    body = envelope(event_type, version, shop_id, data, occurred_at)
+    return {"event_id": body["event_id"], "exchange": f"{source}.events", "routing_key": key,
+            "envelope": Jsonb(body), "headers": Jsonb(headers or {})}, body
+
+
 COPY = "COPY outbox (event_id, exchange, routing_key, envelope, headers) FROM STDIN"
 
 
@@ -82,6 +92,9 @@ class WorkerOutbox:
 
     def add_many(self, conn, event_type, version, items, occurred_at=None):
         return add_many(conn, event_type, version, items, self.headers, occurred_at)
+
+    def row(self, event_type, version, shop_id, data, occurred_at=None):
+        return row(event_type, version, shop_id, data, self.headers, occurred_at)
 
 
 class Outbox(DependencyProvider):

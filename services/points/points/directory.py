@@ -8,14 +8,17 @@ service's NotFound, passed on as it is.
 from points import store
 
 
-def run(db, members, use_case):
-    """use_case(conn) in a transaction, filling the replica once if it lacks a shop or branch."""
+def run(db, members, use_case, transaction=True):
+    """use_case(conn) in a transaction, filling the replica once if it lacks a shop or branch.
+    transaction=False: on an autocommit connection, for a use case whose every statement is
+    atomic on its own and safe to have run alone (a counter sale)."""
+    scope = db.transaction if transaction else db.connection
     try:
-        with db.transaction() as conn:
+        with scope() as conn:
             return use_case(conn)
     except store.Missing as missing:
         fill(db, members, missing.shop_id, missing.branch_id)
-    with db.transaction() as conn:
+    with scope() as conn:
         return use_case(conn)
 
 

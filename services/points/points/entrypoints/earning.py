@@ -17,7 +17,8 @@ class Earning:
         Event: points.earned.
         """
         cmd = load(contracts.EARN, request)
-        result, replayed = directory.run(self.db, self.members, lambda conn: handlers.earn(conn, cmd, self.outbox))
+        result, replayed = directory.run(self.db, self.members, lambda conn: handlers.earn(conn, cmd, self.outbox),
+                                         transaction=False)
         return {**result, "replayed": replayed}
 
     @rpc(expected_exceptions=errors.EXPECTED)

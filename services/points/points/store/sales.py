@@ -1,5 +1,6 @@
 """Shops' copy, earn rules, points settings and sales: the SQL of earning at the counter."""
 from points import domain, errors
+from points.store.ledger import ENTRY_COLUMNS
 
 SETTINGS_COLUMNS = "coalesce(ps.expiry_mode, 'never') AS expiry_mode, ps.expiry_months, " \
                    "coalesce(ps.warn_days, 30) AS warn_days, coalesce(ps.welcome_points, 0) AS welcome_points, " \
@@ -48,21 +49,50 @@ RETURNING shop_id, branch_id, version, points, unit_satang, min_spend_satang, re
 # Locks the shop's rule history so two concurrent changes get distinct versions.
 LOCK_SHOP = "SELECT 1 FROM shops WHERE shop_id = %(shop_id)s FOR UPDATE"
 BRANCH_OF_SHOP = "SELECT 1 FROM branches WHERE branch_id = %(branch_id)s AND shop_id = %(shop_id)s"
-# Opens the phone's account if new and records the sale, in one round trip.
-# Inserts nothing if the idempotency key or the receipt (at this branch) was
-# used before: the caller then tells a replay from a duplicate receipt.
-RECORD_SALE = """
-WITH account AS (
-    INSERT INTO accounts (shop_id, phone) VALUES (%(shop_id)s, %(phone)s) ON CONFLICT DO NOTHING
+# A sale, the phone's account if new, its credit (entry and lot, when it earns points) and
+# its points.earned event, in one statement: atomic on its own, so a counter sale needs no BEGIN/COMMIT round trips.
+# Nothing is written when the key or the receipt was used before (no row comes back). The
+# event's entry id, balance and position come from the entry its trigger just wrote (or,
+# for a sale that earns nothing, from the account as it stands).
+RECORD_EARN = f"""
+WITH sale AS (
+    INSERT INTO sales (sale_id, shop_id, branch_id, phone, amount_satang, receipt_no, points, rule_version,
+                       idempotency_key, fingerprint, source, balance_at_sale)
+    VALUES (%(sale_id)s, %(shop_id)s, %(branch_id)s, %(phone)s, %(amount_satang)s, %(receipt_no)s,
+            %(points)s, %(rule_version)s, %(idempotency_key)s, %(fingerprint)s, %(source)s,
+            CASE WHEN %(points)s = 0 THEN coalesce(
+                (SELECT balance FROM accounts WHERE shop_id = %(shop_id)s AND phone = %(phone)s), 0) END)
+    ON CONFLICT DO NOTHING
+    RETURNING sale_id, created_at, balance_at_sale
+), account AS (
+    -- only for a sale that is recorded (sales' key to accounts is checked at the statement's end)
+    INSERT INTO accounts (shop_id, phone) SELECT %(shop_id)s::uuid, %(phone)s::text FROM sale
+    ON CONFLICT DO NOTHING RETURNING 1
+), entry AS (
+    INSERT INTO entries ({ENTRY_COLUMNS})
+    SELECT %(shop_id)s::uuid, %(phone)s::text, 'earn', %(points)s::bigint, %(branch_id)s::uuid, sale.sale_id,
+           %(source)s::text, %(actor_type)s::text, %(actor_id)s::text, %(rule_version)s::int, NULL, NULL, NULL, 0, 0
+    -- reading `account` first makes the account exist before the entry's trigger credits it
+    FROM sale, (SELECT count(*) FROM account) AS opened WHERE %(points)s::bigint > 0
+    RETURNING entry_id, shop_id, phone, points, balance_after, account_seq
+), lot AS (
+    INSERT INTO lots (shop_id, phone, entry_id, points, remaining, expires_at)
+    SELECT shop_id, phone, entry_id, points, points, %(expires_at)s::timestamptz FROM entry
+), result AS (
+    SELECT sale.created_at, entry.entry_id,
+           coalesce(entry.balance_after, sale.balance_at_sale) AS balance,
+           coalesce(entry.account_seq, (SELECT entry_seq FROM accounts
+                                        WHERE shop_id = %(shop_id)s AND phone = %(phone)s), 0) AS seq
+    FROM sale LEFT JOIN entry ON true
+), event AS (
+    INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
+    SELECT %(event_id)s::uuid, %(exchange)s::text, %(routing_key)s::text,
+           jsonb_set(%(envelope)s::jsonb, '{{data}}', (%(envelope)s::jsonb -> 'data')
+                     || jsonb_build_object('entry_id', entry_id, 'balance', balance, 'balance_seq', seq)),
+           %(headers)s::jsonb
+    FROM result
 )
-INSERT INTO sales (sale_id, shop_id, branch_id, phone, amount_satang, receipt_no, points, rule_version,
-                   idempotency_key, fingerprint, source, balance_at_sale)
-VALUES (%(sale_id)s, %(shop_id)s, %(branch_id)s, %(phone)s, %(amount_satang)s, %(receipt_no)s,
-        %(points)s, %(rule_version)s, %(idempotency_key)s, %(fingerprint)s, %(source)s,
-        CASE WHEN %(points)s = 0 THEN coalesce(
-            (SELECT balance FROM accounts WHERE shop_id = %(shop_id)s AND phone = %(phone)s), 0) END)
-ON CONFLICT DO NOTHING
-RETURNING created_at, balance_at_sale
+SELECT created_at, entry_id, balance, seq FROM result
 """
 # A sale as its first answer gave it, found by the request's idempotency key.
 SALE_BY_KEY = """
@@ -149,10 +179,11 @@ def insert_rule(conn, shop_id, branch_id, rule, removed=False):
     }).fetchone()
 
 
-def record_sale(conn, **sale):
-    """Open the account if new and insert the sale. None if the idempotency key or the
-    receipt was used before (see `sale_by_key`)."""
-    return conn.execute(RECORD_SALE, sale).fetchone()
+def record_earn(conn, event, **sale):
+    """Record a sale with its credit and its event (`event`: an outbox row's parameters, whose
+    data the statement completes). None if the idempotency key or the receipt was used
+    before (see `sale_by_key`): then nothing was written."""
+    return conn.execute(RECORD_EARN, {**sale, **event}).fetchone()
 
 
 def sale_by_key(conn, shop_id, idempotency_key):

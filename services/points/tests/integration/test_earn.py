@@ -27,20 +27,35 @@ def test_a_sale_writes_sale_entry_balance_and_event_in_one_transaction(points, d
     assert envelope["data"]["sale"]["amount_satang"] == 12550
 
 
-def test_a_failure_after_the_event_was_written_rolls_everything_back(points, db, monkeypatch):
-    from points import contracts
+def test_a_sale_whose_event_cannot_be_written_writes_nothing(points, db, monkeypatch):
+    """The sale, the new account, the entry, the lot and the outbox row are one statement:
+    the event's insert failing (here: an event id already in the outbox) leaves none of them."""
+    from chassis import outbox
 
-    def fail(*args, **kwargs):
-        raise RuntimeError("crash after the outbox row was added")
+    points.earn(sale(amount="50", receipt_no="R-first", phone="0899999999"))
+    taken = db.execute("SELECT event_id FROM outbox").fetchone()["event_id"]
+    real_row = outbox.row
 
-    monkeypatch.setattr(contracts.EarnResult, "dump", fail)
+    def clashing(*args, **kwargs):
+        params, body = real_row(*args, **kwargs)
+        return {**params, "event_id": taken}, body
+
+    monkeypatch.setattr(outbox, "row", clashing)
     from nameko.exceptions import RemoteError
 
     with pytest.raises(RemoteError):
-        points.earn(sale())
-    for table in ("sales", "entries", "accounts"):
-        assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0
-    assert db.execute("SELECT count(*) AS n FROM outbox WHERE routing_key = 'earned.v1'").fetchone()["n"] == 0
+        points.earn(sale(amount="125.50", receipt_no="R-1"))
+    assert db.execute("SELECT count(*) AS n FROM sales").fetchone()["n"] == 1
+    for table in ("entries", "lots", "accounts"):
+        assert db.execute(f"SELECT count(*) AS n FROM {table} WHERE phone = '+66812345678'").fetchone()["n"] == 0
+    assert db.execute("SELECT count(*) AS n FROM outbox WHERE routing_key = 'earned.v1'").fetchone()["n"] == 1
+
+
+def test_a_sale_refused_for_its_receipt_opens_no_account(points, db):
+    points.earn(sale(amount="50", receipt_no="R-7", phone="0899999999"))
+    with pytest.raises(errors.Conflict):
+        points.earn(sale(amount="60", receipt_no="R-7"))
+    assert db.execute("SELECT count(*) AS n FROM accounts WHERE phone = '+66812345678'").fetchone()["n"] == 0
 
 
 def test_the_relay_publishes_points_earned_and_marks_it_sent(points, db, dsn, config):
