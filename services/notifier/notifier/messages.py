@@ -22,17 +22,17 @@ def _local_date(value, shop):
     return value.astimezone(tz).strftime("%d/%m/%Y")
 
 
-def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=None, now=None):
-    """Record the message for (dedupe_key) once: queued on the member's channel (held until the
-    end of quiet hours if it is marketing), or skipped with the reason. Returns the row, or
-    None when this key was already recorded (a duplicate event)."""
-    now = now or _now()
-    shop = store.shop(conn, shop_id)
-    contact = store.contact(conn, shop_id, phone)
+def _language(contact, shop):
+    return (contact or {}).get("language") or (shop or {}).get("language") or "th"
+
+
+def _message(shop, contact, template, *, shop_id, phone, trigger, values, dedupe_key, campaign_id, now):
+    """The row of one message from what was read for it (the shop, the contact, the shop's
+    template or None): `enqueue` and `enqueue_many` share it, so both write the same rows."""
     kind = templates.TRIGGERS[trigger][0]
     channel, detail = domain.choose_channel(contact, shop, kind)
-    language = (contact or {}).get("language") or (shop or {}).get("language") or "th"
-    body = store.template(conn, shop_id, trigger, language) or templates.DEFAULTS[(trigger, language)]
+    language = _language(contact, shop)
+    body = template or templates.DEFAULTS[(trigger, language)]
     text = templates.render(body, {"name": (contact or {}).get("name"), "shop": (shop or {}).get("shop_name"),
                                    "tier": (contact or {}).get("tier"), "link": (shop or {}).get("member_page_url"),
                                    **{k: _local_date(v, shop) if isinstance(v, datetime.datetime) else v
@@ -51,10 +51,59 @@ def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=No
         recipient, parts = phone, domain.sms_parts(text)[1]
     if status == "queued" and kind == "marketing":
         next_at = domain.quiet_until(now, zoneinfo.ZoneInfo(shop["timezone"]), shop["quiet_start"], shop["quiet_end"])
-    return store.insert_message(
-        conn, message_id=uuid.uuid4(), shop_id=shop_id, phone=phone, trigger=trigger, kind=kind,
-        dedupe_key=dedupe_key, campaign_id=campaign_id, channel=channel, recipient=recipient, body=text, flex=flex,
-        status=status, reason=reason, next_attempt_at=next_at if status == "queued" else None, sms_parts=parts)
+    return dict(message_id=uuid.uuid4(), shop_id=shop_id, phone=phone, trigger=trigger, kind=kind,
+                dedupe_key=dedupe_key, campaign_id=campaign_id, channel=channel, recipient=recipient, body=text,
+                flex=flex, status=status, reason=reason, next_attempt_at=next_at if status == "queued" else None,
+                sms_parts=parts)
+
+
+def enqueue(conn, *, shop_id, phone, trigger, values, dedupe_key, campaign_id=None, now=None):
+    """Record the message for (dedupe_key) once: queued on the member's channel (held until the
+    end of quiet hours if it is marketing), or skipped with the reason. Returns the row, or
+    None when this key was already recorded (a duplicate event). One message with its own
+    reads; the event triggers use `enqueue_many`, which writes the same rows for a batch."""
+    now = now or _now()
+    shop = store.shop(conn, shop_id)
+    contact = store.contact(conn, shop_id, phone)
+    template = store.template(conn, shop_id, trigger, _language(contact, shop))
+    return store.insert_message(conn, **_message(
+        shop, contact, template, shop_id=shop_id, phone=phone, trigger=trigger, values=values,
+        dedupe_key=dedupe_key, campaign_id=campaign_id, now=now))
+
+
+def _key(shop_id):
+    """A shop id as the batch reads key it: text, as the caller gave it (PostgreSQL parses it)."""
+    return None if shop_id is None else str(shop_id)
+
+
+def enqueue_many(conn, items, now=None):
+    """`enqueue` for many messages at once (items: dicts of its keyword arguments), set-based:
+    each shop read once, the contacts in one query, the templates in one, every row in one
+    INSERT. The rows are those `enqueue` would write one after the other: a key repeated in
+    the batch, or recorded before, is written once (the first). Returns the rows written."""
+    now = now or _now()
+    batch, seen = [], set()
+    for item in items:
+        if (_key(item["shop_id"]), item["dedupe_key"]) not in seen:
+            seen.add((_key(item["shop_id"]), item["dedupe_key"]))
+            batch.append(item)
+    if not batch:
+        return []
+    if len(batch) == 1:  # a batch of one (a quiet hour): scalar parameters cost less to send than arrays
+        row = enqueue(conn, **batch[0], now=now)
+        return [] if row is None else [row]
+    shops = store.shops(conn, {_key(i["shop_id"]) for i in batch})
+    contacts = store.contacts(conn, {(_key(i["shop_id"]), i["phone"]) for i in batch})
+    read = []
+    for item in batch:
+        shop, contact = shops.get(_key(item["shop_id"])), contacts.get((_key(item["shop_id"]), item["phone"]))
+        read.append((item, shop, contact, (_key(item["shop_id"]), item["trigger"], _language(contact, shop))))
+    bodies = store.templates_for(conn, {template for *_, template in read})
+    return store.insert_messages(conn, [
+        _message(shop, contact, bodies.get(template), shop_id=item["shop_id"], phone=item["phone"],
+                 trigger=item["trigger"], values=item["values"], dedupe_key=item["dedupe_key"],
+                 campaign_id=item.get("campaign_id"), now=now)
+        for item, shop, contact, template in read])
 
 
 MULTICAST_SIZE = 500  # LINE's limit of recipients per multicast

@@ -3,13 +3,14 @@ templates per shop and language, channel choice, opt-outs, quiet hours, retries 
 delivery log. Contracts: contracts.py; events: event_contracts.py, docs/events.md."""
 import datetime
 
+import psycopg
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from chassis import errors, inbox
 from chassis.errors import load
-from chassis.events import event_handler
+from chassis.events import batch_event_handler
 from chassis.service import ServiceBase
 from notifier import contracts, domain, event_contracts, messages, providers, store, templates
 from notifier.entrypoints_otp import OneTimeCodes
@@ -196,73 +197,96 @@ class NotifierService(MemberEvents, OneTimeCodes, Privacy, ServiceBase):
 
     # --- triggers ----------------------------------------------------------------
 
-    def _from_event(self, handler, schema, body, make, before=None):
-        event = inbox.load_event(schema, body)
-        with self.db.transaction() as conn:
-            if not inbox.first_time(conn, handler, event):
-                return
-            if before is not None:
-                before(conn, event)
-            for phone, trigger, values, key in make(event["data"], event):
-                messages.enqueue(conn, shop_id=event["shop_id"], phone=phone, trigger=trigger, values=values,
-                                 dedupe_key=key)
+    def _from_events(self, handler, schema, bodies, make, before=None):
+        """A batch of one trigger's events: the malformed ones are returned as {index: reason}
+        (dead-lettered), the others applied once each (inbox) in one transaction, with all
+        their messages enqueued together. If the database refuses the batch's data (an event
+        it can never take), each event is applied alone, so that only the refused ones are
+        dead-lettered, as they were when every event had its own transaction."""
+        events, rejected = inbox.load_events(schema, bodies)
+        try:
+            self._apply(handler, events, make, before)
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            self.log.warning("event_batch_split", handler=handler, events=len(events), error=type(exc).__name__)
+            for index, event in zip([i for i in range(len(bodies)) if i not in rejected], events, strict=True):
+                try:
+                    self._apply(handler, [event], make, before)
+                except (psycopg.DataError, psycopg.IntegrityError) as refused:
+                    rejected[index] = f"refused by the database: {type(refused).__name__}: {refused}"
+        return rejected
 
-    @event_handler("points", "earned.v1")
-    def on_points_earned(self, body):
+    def _apply(self, handler, events, make, before):
+        with self.db.transaction() as conn:
+            if len(events) == 1:  # a batch of one (a quiet hour): scalar parameters cost less than arrays
+                fresh = events if inbox.first_time(conn, handler, events[0]) else []
+            else:
+                fresh = inbox.first_time_many(conn, handler, events)
+            if before is not None:
+                before(conn, fresh)
+            messages.enqueue_many(conn, [
+                {"shop_id": event["shop_id"], "phone": phone, "trigger": trigger, "values": values,
+                 "dedupe_key": key}
+                for event in fresh for phone, trigger, values, key in make(event["data"], event)])
+
+    @batch_event_handler("points", "earned.v1")
+    def on_points_earned(self, bodies):
         """points.earned: 'you earned N points' (not for a sale that earned 0)."""
         def make(data, event):
             if data["points"] > 0:
                 yield data["phone"], "points_earned", {"points": data["points"], "balance": data["balance"]}, \
                     f"{event['event_id']}:points_earned"
-        self._from_event("notifier.on_points_earned", event_contracts.PointsEarned(), body, make)
+        return self._from_events("notifier.on_points_earned", event_contracts.PointsEarned(), bodies, make)
 
-    @event_handler("points", "expiring_soon.v1")
-    def on_points_expiring(self, body):
+    @batch_event_handler("points", "expiring_soon.v1")
+    def on_points_expiring(self, bodies):
         def make(data, event):
             yield data["phone"], "points_expiring", {"points": data["points"], "expires": data["expires_at"]}, \
                 f"{event['event_id']}:points_expiring"
-        self._from_event("notifier.on_points_expiring", event_contracts.PointsExpiring(), body, make)
+        return self._from_events("notifier.on_points_expiring", event_contracts.PointsExpiring(), bodies, make)
 
-    @event_handler("rewards", "coupon_issued.v1")
-    def on_coupon_issued(self, body):
+    @batch_event_handler("rewards", "coupon_issued.v1")
+    def on_coupon_issued(self, bodies):
         def make(data, event):
             yield data["phone"], "coupon_received", {"reward": data["name"], "code": data["code"],
                                                      "expires": data["expires_at"]}, f"{event['event_id']}:coupon"
-        self._from_event("notifier.on_coupon_issued", event_contracts.CouponData(), body, make)
+        return self._from_events("notifier.on_coupon_issued", event_contracts.CouponData(), bodies, make)
 
-    @event_handler("rewards", "coupons_issued.v1")
-    def on_coupons_issued(self, body):
+    @batch_event_handler("rewards", "coupons_issued.v1")
+    def on_coupons_issued(self, bodies):
         """A batch of given coupons: one message per coupon."""
         def make(data, event):
             for coupon in data["coupons"]:
                 yield coupon["phone"], "coupon_received", {"reward": data["name"], "code": coupon["code"],
                                                            "expires": data["expires_at"]}, \
                     f"{event['event_id']}:{coupon['coupon_id']}"
-        self._from_event("notifier.on_coupons_issued", event_contracts.CouponsIssued(), body, make)
+        return self._from_events("notifier.on_coupons_issued", event_contracts.CouponsIssued(), bodies, make)
 
-    @event_handler("rewards", "coupon_expiring_soon.v1")
-    def on_coupon_expiring(self, body):
+    @batch_event_handler("rewards", "coupon_expiring_soon.v1")
+    def on_coupon_expiring(self, bodies):
         def make(data, event):
             yield data["phone"], "coupon_expiring", {"reward": data["name"], "code": data["code"],
                                                      "expires": data["expires_at"]}, f"{event['event_id']}:expiring"
-        self._from_event("notifier.on_coupon_expiring", event_contracts.CouponData(), body, make)
+        return self._from_events("notifier.on_coupon_expiring", event_contracts.CouponData(), bodies, make)
 
-    @event_handler("rewards", "delivery_status_changed.v1")
-    def on_delivery_changed(self, body):
+    @batch_event_handler("rewards", "delivery_status_changed.v1")
+    def on_delivery_changed(self, bodies):
         def make(data, event):
             yield data["phone"], "delivery_status", {"reward": data["name"], "status": data["status"],
                                                      "carrier": data["carrier"], "tracking_no": data["tracking_no"]}, \
                 f"{event['event_id']}:delivery"
-        self._from_event("notifier.on_delivery_changed", event_contracts.DeliveryChanged(), body, make)
+        return self._from_events("notifier.on_delivery_changed", event_contracts.DeliveryChanged(), bodies, make)
 
-    @event_handler("members", "tier_changed.v1")
-    def on_tier_changed(self, body):
+    @batch_event_handler("members", "tier_changed.v1")
+    def on_tier_changed(self, bodies):
         """members.tier_changed (issue #4's contract: from, to, reason): 'your tier is now X'
-        (not when a member loses every tier)."""
+        (not when a member loses every tier). The tiers are remembered before the messages are
+        made, as one by one (a member's last event of the batch sets their tier)."""
         def make(data, event):
             if data["to"]:
                 yield data["phone"], "tier_changed", {"tier": data["to"], "previous": data["previous"]}, \
                     f"{event['event_id']}:tier"
-        def remember(conn, event):
-            store.set_tier(conn, event["shop_id"], event["data"]["phone"], event["data"]["to"])
-        self._from_event("notifier.on_tier_changed", event_contracts.TierChanged(), body, make, before=remember)
+        def remember(conn, events):
+            store.set_tiers(conn, [(event["shop_id"], event["data"]["phone"], event["data"]["to"])
+                                   for event in events])
+        return self._from_events("notifier.on_tier_changed", event_contracts.TierChanged(), bodies, make,
+                                 before=remember)

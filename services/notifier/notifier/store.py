@@ -26,10 +26,6 @@ ON CONFLICT (shop_id, phone) DO UPDATE SET name = EXCLUDED.name, language = EXCL
     updated_at = now()
 RETURNING *
 """
-SET_TIER = """
-INSERT INTO contacts (shop_id, phone, tier) VALUES (%(shop_id)s, %(phone)s, %(tier)s)
-ON CONFLICT (shop_id, phone) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
-"""
 TEMPLATE = """SELECT body FROM templates WHERE shop_id = %(shop_id)s AND trigger = %(trigger)s
 AND language = %(language)s"""
 UPSERT_TEMPLATE = """
@@ -105,10 +101,6 @@ def save_contact(conn, **row):
     return conn.execute(UPSERT_CONTACT, row).fetchone()
 
 
-def set_tier(conn, shop_id, phone, tier):
-    conn.execute(SET_TIER, {"shop_id": shop_id, "phone": phone, "tier": tier})
-
-
 def template(conn, shop_id, trigger, language):
     row = conn.execute(TEMPLATE, {"shop_id": shop_id, "trigger": trigger, "language": language}).fetchone()
     return row["body"] if row else None
@@ -121,6 +113,77 @@ def save_template(conn, shop_id, trigger, language, body):
 def insert_message(conn, **row):
     row["flex"] = Jsonb(row["flex"]) if row.get("flex") is not None else None
     return conn.execute(INSERT_MESSAGE, row).fetchone()
+
+
+# A batch of messages (the event triggers): its reads keyed by the shop id as the caller gave
+# it (text, parsed by PostgreSQL as the single reads do), its rows in one INSERT of arrays.
+SHOPS = """SELECT k.shop_key, s.* FROM unnest(%(shop_ids)s::text[]) AS k (shop_key)
+JOIN shop_channels s ON s.shop_id = k.shop_key::uuid"""
+CONTACTS = """SELECT k.shop_key, c.* FROM unnest(%(shop_ids)s::text[], %(phones)s::text[]) AS k (shop_key, phone)
+JOIN contacts c ON c.shop_id = k.shop_key::uuid AND c.phone = k.phone"""
+TEMPLATES = """SELECT k.shop_key, k.trigger, k.language, t.body
+FROM unnest(%(shop_ids)s::text[], %(triggers)s::text[], %(languages)s::text[]) AS k (shop_key, trigger, language)
+JOIN templates t ON t.shop_id = k.shop_key::uuid AND t.trigger = k.trigger AND t.language = k.language"""
+INSERT_MESSAGES = f"""
+INSERT INTO messages (message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id, channel, recipient, body,
+    flex, status, reason, next_attempt_at, sms_parts)
+SELECT * FROM unnest(%(message_id)s::uuid[], %(shop_id)s::text[]::uuid[], %(phone)s::text[], %(trigger)s::text[],
+    %(kind)s::text[], %(dedupe_key)s::text[], %(campaign_id)s::text[], %(channel)s::text[], %(recipient)s::text[],
+    %(body)s::text[], %(flex)s::jsonb[], %(status)s::text[], %(reason)s::text[], %(next_attempt_at)s::timestamptz[],
+    %(sms_parts)s::int[])
+ON CONFLICT (shop_id, dedupe_key) DO NOTHING
+RETURNING {MESSAGE_COLUMNS}
+"""
+# The latest tier of each member of a batch (the last event of a member wins, as one by one).
+SET_TIERS = """
+INSERT INTO contacts (shop_id, phone, tier)
+SELECT DISTINCT ON (k.shop_id, k.phone) k.shop_id, k.phone, k.tier
+FROM unnest(%(shop_ids)s::text[]::uuid[], %(phones)s::text[], %(tiers)s::text[])
+    WITH ORDINALITY AS k (shop_id, phone, tier, n)
+ORDER BY k.shop_id, k.phone, k.n DESC
+ON CONFLICT (shop_id, phone) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
+"""
+MESSAGE_FIELDS = ("message_id", "shop_id", "phone", "trigger", "kind", "dedupe_key", "campaign_id", "channel",
+                  "recipient", "body", "flex", "status", "reason", "next_attempt_at", "sms_parts")
+
+
+def shops(conn, shop_ids):
+    """{shop id as given: row} of the shops that set their channels."""
+    rows = conn.execute(SHOPS, {"shop_ids": list(shop_ids)}).fetchall()
+    return {row.pop("shop_key"): row for row in rows}
+
+
+def contacts(conn, keys):
+    """{(shop id as given, phone): row} of the known contacts among `keys`."""
+    keys = list(keys)
+    rows = conn.execute(CONTACTS, {"shop_ids": [k[0] for k in keys], "phones": [k[1] for k in keys]}).fetchall()
+    return {(row.pop("shop_key"), row["phone"]): row for row in rows}
+
+
+def templates_for(conn, keys):
+    """{(shop id as given, trigger, language): body} of the shop templates among `keys`."""
+    keys = list(keys)
+    rows = conn.execute(TEMPLATES, {"shop_ids": [k[0] for k in keys], "triggers": [k[1] for k in keys],
+                                    "languages": [k[2] for k in keys]}).fetchall()
+    return {(row["shop_key"], row["trigger"], row["language"]): row["body"] for row in rows}
+
+
+def insert_messages(conn, rows):
+    """Every row in one statement; a (shop, dedupe key) recorded before is skipped. The rows written."""
+    if not rows:
+        return []
+    params = {field: [row[field] for row in rows] for field in MESSAGE_FIELDS}
+    params["shop_id"] = [None if v is None else str(v) for v in params["shop_id"]]
+    params["flex"] = [None if v is None else Jsonb(v) for v in params["flex"]]
+    return conn.execute(INSERT_MESSAGES, params).fetchall()
+
+
+def set_tiers(conn, tiers):
+    """tiers: (shop_id, phone, tier) in event order."""
+    tiers = list(tiers)
+    if tiers:
+        conn.execute(SET_TIERS, {"shop_ids": [None if t[0] is None else str(t[0]) for t in tiers],
+                                 "phones": [t[1] for t in tiers], "tiers": [t[2] for t in tiers]})
 
 
 DELIVERED = f"""
