@@ -113,11 +113,15 @@ class EventHandler(NamekoEventHandler):
 event_handler = EventHandler.decorator
 
 
+DEFAULT_BATCH_WAIT = 0.02
+
+
 class BatchEventHandler(EventHandler):
     """`@batch_event_handler(source, "earned.v1")`: the method gets a list of event bodies.
 
     Messages are gathered until `max_batch` (at most the container's prefetch,
-    i.e. max_workers) or `max_wait` seconds after the first, then handled by
+    i.e. max_workers) or `max_wait` seconds after the first (default: the
+    service's EVENT_BATCH_WAIT, else 0.02), then handled by
     one worker, typically in one transaction. After the worker:
       * it raised: every message of the batch takes the retry/dead-letter path;
       * it returned {index: reason}: those events are dead-lettered (bad input
@@ -125,7 +129,7 @@ class BatchEventHandler(EventHandler):
     One `event_handled` log line per event carries that event's request id.
     """
 
-    def __init__(self, source_service, event_type, max_batch=100, max_wait=0.02, **kwargs):
+    def __init__(self, source_service, event_type, max_batch=100, max_wait=None, **kwargs):
         self.max_batch = max_batch
         self.max_wait = max_wait
         super().__init__(source_service, event_type, **kwargs)
@@ -133,6 +137,8 @@ class BatchEventHandler(EventHandler):
     def setup(self):
         super().setup()
         self.max_batch = max(1, min(self.max_batch, self.container.max_workers))
+        if self.max_wait is None:  # the service's EVENT_BATCH_WAIT (seconds): latency traded for fewer, bigger batches
+            self.max_wait = float(self.container.config.get("EVENT_BATCH_WAIT", DEFAULT_BATCH_WAIT))
         self._pending = []
         self._timer = None
 
