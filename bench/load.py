@@ -2,7 +2,9 @@
 
     python bench/load.py <target> --concurrency 20 --seconds 15 --warmup 2 --setup '<json>'
 Targets: rpc_ceiling (echo.echo), earn_rpc (points.earn), earn_http (POST /sales on the gateway),
-redeem_rpc (rewards.redeem: rewards + points).
+redeem_rpc (rewards.redeem: rewards + points), stamp_rpc (points.claim_stamps), floor_write_rpc and
+floor_event_rpc (bench/floor/service.py: the least a value-creating write can cost here), floor_hop_rpc
+(an RPC that calls a second service: the transport of a two-service operation).
 Prints one JSON line: operations counted after the warm-up, their latencies, errors.
 """
 import eventlet
@@ -80,6 +82,13 @@ def make_caller(target, setup):
     if target == "stamp_rpc":
         import stamps_bench  # bench/stamps_bench.py
         return rpc_caller(setup, "points", "claim_stamps", stamps_bench.scan_request(setup, phone))
+    if target == "floor_hop_rpc":
+        return rpc_caller(setup, "floor", "hop", lambda: {"ping": 1})
+    if target in ("floor_write_rpc", "floor_event_rpc"):  # bench/floor/service.py
+        method = "write" if target == "floor_write_rpc" else "write_event"
+        return rpc_caller(setup, "floor", method, lambda: {
+            "idempotency_key": uuid.uuid4().hex, "shop_id": setup["shop_id"], "phone": phone(),
+            "amount": random.randint(2000, 200000)})
     if target == "earn_http":
         return http_caller(setup)
     raise SystemExit(f"unknown target {target}")

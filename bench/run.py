@@ -24,6 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 import coupons_bench  # noqa: E402  (bench/coupons_bench.py)
+import floor_bench  # noqa: E402  (bench/floor_bench.py)
 import imports_bench  # noqa: E402  (bench/imports_bench.py)
 import ledger  # noqa: E402  (bench/ledger.py)
 import notify_bench  # noqa: E402  (bench/notify_bench.py)
@@ -38,7 +39,8 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 20))
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 WARMUP = float(os.environ.get("BENCH_WARMUP", 3))
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 5000))
-LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc", "stamp_rpc")
+LOAD_ENTRIES = ("rpc_ceiling", "earn_rpc", "earn_http", "redeem_rpc", "stamp_rpc", "floor_write_rpc",
+                "floor_event_rpc", "floor_hop_rpc")
 LEDGER_ENTRIES = ("history_page", "expire_1m_lots", "issue_1m_coupons", "notify_100k_line", "import_5k",
                   "import_100k", "export_1m", "member_auth_rpc", "otp_signin", "purge_shop_100k",
                   "tier_cycle_1m")
@@ -130,6 +132,7 @@ def main(argv):
     stack = launcher.Stack(http_base=launcher.free_port_base(19000), db_prefix=f"bench{suffix}", amqp_uri=amqp_uri,
                            log_dir=ROOT / ".run" / f"bench-{suffix}")
     results = {}
+    floor_dsn = None
     try:
         stack.migrate()
         stack.start()
@@ -142,6 +145,8 @@ def main(argv):
         points = next(c for c in launcher.COMPONENTS if c.name == "points")
         if "redeem_rpc" in wanted:
             setup["reward_id"] = coupons_bench.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
+        if set(floor_bench.ENTRIES) & set(wanted):
+            floor_dsn = floor_bench.start(stack)
         if "stamp_rpc" in wanted:
             setup.update(stamps_bench.prepare(stack, demo["shop_id"], demo["branch_id"], demo["reward_id"]))
         time.sleep(1)
@@ -189,6 +194,8 @@ def main(argv):
     finally:
         stack.stop()
         stack.drop_databases()
+        if floor_dsn:
+            floor_bench.stop(floor_dsn)
         launcher.delete_vhost(vhost)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
