@@ -198,3 +198,22 @@ class Report(ShopRef):
 class AsOf(Schema):
     as_of = fields.AwareDateTime(load_default=None, allow_none=True)
     grace_seconds = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=86400))
+
+
+# One instance of each request schema, made once (a schema per call costs more than the load).
+CREATE_REWARD = CreateReward()
+UPDATE_REWARD = UpdateReward()
+REWARD_REF = RewardRef()
+LIST_REWARDS = ListRewards()
+UPLOAD_CODES = UploadCodes()
+AVAILABLE = Available()
+REDEEM = Redeem()
+REDEMPTION_REF = RedemptionRef()
+MOVE_DELIVERY = MoveDelivery()
+ISSUE_COUPONS = IssueCoupons()
+COUPON_REF = CouponRef()
+USE_COUPON = UseCoupon()
+UNDO_USE = UndoUse()
+MEMBER_COUPONS = MemberCoupons()
+REPORT = Report()
+AS_OF = AsOf()

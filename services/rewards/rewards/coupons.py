@@ -14,11 +14,11 @@ def _now():
 
 
 def allocate(db, shop_id, count):
-    """Take `count` of the shop's code numbers in a transaction of their own, committed at
-    once: the shop row is locked for one statement, not for the caller's whole transaction
-    (which would serialise every redemption of a shop). Numbers of a transaction that later
-    rolls back are skipped, never reused: codes stay unique."""
-    with db.transaction() as conn:
+    """Take `count` of the shop's code numbers in a transaction of their own (one statement,
+    committed at once): the shop row is locked for that statement, not for the caller's whole
+    transaction (which would serialise every redemption of a shop). Numbers of a transaction
+    that later rolls back are skipped, never reused: codes stay unique."""
+    with db.connection() as conn:
         return store.allocate_codes(conn, shop_id, count)
 
 
@@ -51,7 +51,7 @@ class Issued:
 
 
 def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_ref=None, redemption_id=None,
-          points_cost=0, now=None, pause=None):
+          points_cost=0, now=None, ids=None, pause=None):
     """Issue one coupon of `reward` per phone: the only place coupons are born (the issue RPC
     and completed redemptions both come here). Codes are the shop's code numbers `allocated`
     (see `allocate`), permuted (see codes.py), so they are unique without a retry. `pause()`
@@ -60,7 +60,8 @@ def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_re
 
     Events: a coupon bought with points (a redemption) is one rewards.coupon_issued; coupons
     given through the issue RPC are rewards.coupons_issued, up to 1,000 coupons per event
-    (a campaign of a million is a thousand events, not a million)."""
+    (a campaign of a million is a thousand events, not a million). `ids`: the coupons' ids when
+    the caller needs them first (see `ordered_ids`)."""
     now = now or _now()
     count = len(phones)
     key, first = bytes(allocated["code_key"]), allocated["first"]
@@ -71,7 +72,7 @@ def issue(conn, outbox, *, allocated, shop_id, reward, phones, source, source_re
             pause()
     expires_at = domain.coupon_expiry(now, reward["coupon_days"], reward["valid_to"],
                                       shops.tz({"timezone": allocated["timezone"]}))
-    ids = ordered_ids(count, now)
+    ids = ids or ordered_ids(count, now)
     external = {}
     if reward["code_source"] == "pool":
         external = store.take_pool_codes(conn, reward["reward_id"], ids)

@@ -135,6 +135,7 @@ class DeliveryChanged(Schema):
     actor = fields.Nested(Actor, allow_none=True)
 
 
+SHOP_CREATED_DATA = ShopCreatedData()
 REWARD = Reward()
 COUPON = Coupon()
 COUPON_CHANGE = CouponChange()

@@ -21,60 +21,76 @@ import uuid
 
 from chassis import errors as chassis_errors
 from chassis import idempotency
-from rewards import catalogue, coupons, domain, errors, event_contracts, store
+from rewards import coupons, domain, errors, event_contracts, store
 
 SYSTEM = {"type": "system", "id": "rewards"}
-
-
-class _Replay(Exception):
-    """Another call with the same key won the insert: roll back and answer as a replay."""
 
 
 def _now():
     return datetime.datetime.now(datetime.UTC)
 
 
-def start(db, cmd, tier=None, now=None):
-    """Reserve: check the reward for this member, take one from stock, record the redemption.
-    Returns (redemption row, replayed)."""
+def _refusal(cmd, reward, tier, now, taken):
+    """Why this member cannot redeem `reward` now (the error to raise), stock aside; None: they can."""
+    if reward["kind"] == "delivery" and cmd["address"] is None:
+        return errors.address_required()
+    if reward["kind"] != "delivery" and cmd["address"] is not None:
+        return errors.not_for_kind("address", reward["kind"])
+    reasons = [r for r in domain.why_not(reward, now, tier=tier, taken=taken,
+                                         as_member=cmd["actor"]["type"] == "member") if r != "out_of_stock"]
+    return errors.not_redeemable(reasons[0]) if reasons else None
+
+
+def start(db, cmd, reward, tier=None, now=None):
+    """Reserve: check `reward` (as the caller read it) for this member, take one from stock,
+    record the redemption. Returns (redemption row, replayed); a new redemption's row also
+    carries its `reward` and, when taken here, its coupon's code number (`allocated`), for
+    `drive`.
+
+    The insert claims the idempotency key: a concurrent call with the same key waits for its
+    transaction, then answers as its replay; and a replay answers before any refusal. A reward
+    without stock or per-member limit that this member may redeem needs no check after the
+    insert: one statement (its own transaction) inserts and takes the code number. Otherwise
+    the checks follow the insert in a transaction: the member's lock first (per-member limit),
+    then the insert, the unit of stock and the member's count in one statement."""
     now = now or _now()
     fingerprint = idempotency.request_fingerprint(cmd)
     shop_id, key = cmd["shop_id"], cmd["idempotency_key"]
-    try:
-        with db.transaction() as conn:
-            store.lock_key(conn, shop_id, key)  # a concurrent call with this key waits, then replays
-            existing = store.redemption_by_key(conn, shop_id, key)
-            if existing is not None:
-                raise _Replay()
-            reward = catalogue.get(conn, shop_id, cmd["reward_id"])
-            if reward["kind"] == "delivery" and cmd["address"] is None:
-                raise errors.address_required()
-            if reward["kind"] != "delivery" and cmd["address"] is not None:
-                raise errors.not_for_kind("address", reward["kind"])
-            store.lock_member_reward(conn, shop_id, cmd["phone"], reward["reward_id"])
-            taken = store.taken(conn, shop_id, cmd["phone"], reward["reward_id"])
-            reasons = [r for r in domain.why_not(reward, now, tier=tier, taken=taken,
-                                                 as_member=cmd["actor"]["type"] == "member") if r != "out_of_stock"]
-            if reasons:
-                raise errors.not_redeemable(reasons[0])
-            stock_reserved = reward["stock_left"] is not None
-            if stock_reserved and not store.reserve_stock(conn, reward["reward_id"]):
-                raise errors.not_redeemable("out_of_stock")
-            redemption_id = uuid.uuid4()
-            spend = {"idempotency_key": f"redemption:{redemption_id}", "shop_id": str(shop_id),
-                     "phone": cmd["phone"], "points": reward["points_cost"],
-                     "reason": f"reward: {reward['name']}"[:500], "actor": cmd["actor"]}
-            row = store.insert_redemption(
-                conn, redemption_id=redemption_id, shop_id=shop_id, idempotency_key=key, fingerprint=fingerprint,
-                reward_id=reward["reward_id"], phone=cmd["phone"], points=reward["points_cost"], spend=spend,
-                actor=cmd["actor"], branch_id=cmd["branch_id"], address=cmd["address"], stock_reserved=stock_reserved)
+    limited, per_member = reward["stock_left"] is not None, reward["per_member_limit"] is not None
+    redemption_id = uuid.uuid4()
+    spend = {"idempotency_key": f"redemption:{redemption_id}", "shop_id": str(shop_id),
+             "phone": cmd["phone"], "points": reward["points_cost"],
+             "reason": f"reward: {reward['name']}"[:500], "actor": cmd["actor"]}
+    values = {"redemption_id": redemption_id, "shop_id": shop_id, "idempotency_key": key, "fingerprint": fingerprint,
+              "reward_id": reward["reward_id"], "phone": cmd["phone"], "points": reward["points_cost"],
+              "spend": spend, "actor": cmd["actor"], "branch_id": cmd["branch_id"], "address": cmd["address"],
+              "stock_reserved": limited}
+    allocated = existing = None
+    if not limited and not per_member and _refusal(cmd, reward, tier, now, 0) is None:
+        with db.connection() as conn:  # one statement: its own transaction
+            row = store.claim(conn, **values)
             if row is None:
-                raise _Replay()
-            return row, False
-    except _Replay:
-        pass
-    with db.connection() as conn:
-        existing = store.redemption_by_key(conn, shop_id, key)
+                existing = store.redemption_by_key(conn, shop_id, key)
+            else:
+                allocated = {name: row.pop(name) for name in ("first", "code_key", "timezone")}
+                if allocated["first"] is None:  # not expected: then `drive` takes one
+                    allocated = None
+    else:
+        with db.transaction() as conn:
+            if per_member:
+                store.lock_member_reward(conn, shop_id, cmd["phone"], reward["reward_id"])
+            row = store.reserve(conn, per_member, **values)
+            if row is None:
+                existing = store.redemption_by_key(conn, shop_id, key)
+            else:
+                taken, stock_taken = row.pop("taken"), row.pop("stock_taken")
+                refusal = _refusal(cmd, reward, tier, now, taken or 0)
+                if refusal is not None:
+                    raise refusal
+                if limited and not stock_taken:
+                    raise errors.not_redeemable("out_of_stock")
+    if row is not None:
+        return {**row, "reward": reward, "allocated": allocated}, False
     if existing["fingerprint"] != fingerprint:
         raise errors.idempotency_key_reused()
     return existing, True
@@ -108,17 +124,22 @@ def drive(db, points, outbox, row, log=None):
 
 
 def _complete(db, outbox, row):
-    allocated = coupons.allocate(db, row["shop_id"], 1)
+    """Issue the coupon and complete the redemption if it is still reserved: the guarded update
+    comes first and is the lock (a concurrent driver waits for it, then finds the redemption
+    settled). The reward is the one `start` checked when the row carries it; a replay or the
+    sweep reads it here; likewise the code number."""
+    allocated = row.get("allocated") or coupons.allocate(db, row["shop_id"], 1)
+    now = _now()
+    coupon_id = coupons.ordered_ids(1, now)[0]
     with db.transaction() as conn:
-        current = store.redemption(conn, row["redemption_id"], lock=True)
-        if current["state"] != "reserved":
-            return current
-        reward = store.reward(conn, current["shop_id"], current["reward_id"])
-        coupon = coupons.issue(conn, outbox, allocated=allocated, shop_id=current["shop_id"], reward=reward,
-                               phones=[current["phone"]], source="redemption",
-                               redemption_id=current["redemption_id"], points_cost=current["points"]).row(0)
-        done = store.settle(conn, current["redemption_id"], "completed", ("reserved",), coupon_id=coupon["coupon_id"])
-        outbox.add(conn, "rewards.redeemed", 1, current["shop_id"], event_contracts.REDEEMED.dump({
+        done = store.settle(conn, row["redemption_id"], "completed", ("reserved",), coupon_id=coupon_id)
+        if done is None:
+            return store.redemption(conn, row["redemption_id"])
+        reward = row.get("reward") or store.reward(conn, done["shop_id"], done["reward_id"])
+        coupon = coupons.issue(conn, outbox, allocated=allocated, shop_id=done["shop_id"], reward=reward,
+                               phones=[done["phone"]], source="redemption", redemption_id=done["redemption_id"],
+                               points_cost=done["points"], now=now, ids=[coupon_id]).row(0)
+        outbox.add(conn, "rewards.redeemed", 1, done["shop_id"], event_contracts.REDEEMED.dump({
             **done, "code": coupon["code"]}))
         return {**done, "coupon": {**coupon, "status": "issued", "carrier": None, "tracking_no": None,
                                    "used_at": None, "used_branch_id": None, "used_by": None, "expired_at": None}}
@@ -126,12 +147,9 @@ def _complete(db, outbox, row):
 
 def _fail(db, outbox, row, from_states, code, message):
     with db.transaction() as conn:
-        failed = store.settle(conn, row["redemption_id"], "failed", from_states, failure_code=code,
-                              failure_message=message)
+        failed = store.fail(conn, row["redemption_id"], from_states, code, message)  # and its stock back
         if failed is None:
             return store.redemption(conn, row["redemption_id"])
-        if failed["stock_reserved"]:
-            store.release_stock(conn, failed["reward_id"])
         outbox.add(conn, "rewards.redemption_failed", 1, failed["shop_id"], event_contracts.REDEMPTION_FAILED.dump(
             failed))
         return failed
@@ -140,7 +158,7 @@ def _fail(db, outbox, row, from_states, code, message):
 def _compensate(db, points, outbox, row, code, message, log=None):
     """Give back (or cancel) the spend, then fail the redemption. If points cannot be
     reached the redemption stays compensating, for the next driver."""
-    with db.transaction() as conn:
+    with db.connection() as conn:  # one statement: its own transaction
         marked = store.settle(conn, row["redemption_id"], "compensating", ("reserved", "compensating"),
                               failure_code=code, failure_message=message)
         if marked is None:
@@ -165,7 +183,7 @@ def refund_cancelled_delivery(db, points, row, log=None):
         if log:
             log.warning("delivery_refund_pending", redemption_id=str(row["redemption_id"]), error=repr(exc))
         return False
-    with db.transaction() as conn:
+    with db.connection() as conn:  # one statement: its own transaction
         store.set_refund(conn, row["redemption_id"], "done")
     return True
 

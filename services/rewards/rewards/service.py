@@ -49,7 +49,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     def create_reward(self, request):
         """A new reward (in_store, delivery or code; a code reward's codes are generated, or
         uploaded by the shop with code_source pool). Event: rewards.reward_created."""
-        cmd = load(contracts.CreateReward(), request)
+        cmd = load(contracts.CREATE_REWARD, request)
         shops.ensure(self.db, self.members, cmd["shop_id"])
         for branch_id in cmd.get("branch_ids", []):
             self.members.call("get_branch", {"shop_id": str(cmd["shop_id"]), "branch_id": str(branch_id)})
@@ -60,7 +60,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     def update_reward(self, request):
         """Edit a reward's terms (coupons already issued keep theirs), including `visible`
         (hide/show) and `stock`. Event: rewards.reward_updated."""
-        cmd = load(contracts.UpdateReward(), request)
+        cmd = load(contracts.UPDATE_REWARD, request)
         for branch_id in cmd.get("branch_ids", []):
             self.members.call("get_branch", {"shop_id": str(cmd["shop_id"]), "branch_id": str(branch_id)})
         with self.db.transaction() as conn:
@@ -69,19 +69,19 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     @rpc(expected_exceptions=errors.EXPECTED)
     def archive_reward(self, request):
         """Archive a reward: no longer listed or redeemable; its issued coupons stay valid."""
-        cmd = load(contracts.RewardRef(), request)
+        cmd = load(contracts.REWARD_REF, request)
         with self.db.transaction() as conn:
             return REWARD.dump(catalogue.update(conn, cmd, self.outbox, status="archived"))
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_reward(self, request):
-        cmd = load(contracts.RewardRef(), request)
+        cmd = load(contracts.REWARD_REF, request)
         with self.db.connection() as conn:
             return REWARD.dump(catalogue.get(conn, cmd["shop_id"], cmd["reward_id"]))
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def list_rewards(self, request):
-        cmd = load(contracts.ListRewards(), request)
+        cmd = load(contracts.LIST_REWARDS, request)
         with self.db.connection() as conn:
             return {"rewards": REWARD.dump(store.rewards(conn, cmd["shop_id"], cmd["include_archived"]), many=True)}
 
@@ -89,7 +89,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     def upload_codes(self, request):
         """Add the shop's own codes to a pool reward (each becomes one unit of stock; duplicates
         are skipped and counted)."""
-        cmd = load(contracts.UploadCodes(), request)
+        cmd = load(contracts.UPLOAD_CODES, request)
         with self.db.transaction() as conn:
             return catalogue.add_codes(conn, cmd, self.outbox)
 
@@ -98,7 +98,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
         """The member page: every visible reward, whether this member can redeem it now, and
         if not, why (archived, not_started, ended, out_of_stock, limit_reached,
         tier_not_allowed, insufficient_points)."""
-        cmd = load(contracts.Available(), request)
+        cmd = load(contracts.AVAILABLE, request)
         balance = self._balance(cmd["shop_id"], cmd["phone"])
         tier = self._tier(cmd["shop_id"], cmd["phone"])
         with self.db.connection() as conn:
@@ -129,18 +129,16 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
         answer for replays). Idempotent on `idempotency_key`. A redemption the points service
         did not settle is `redemption_pending` (503): the recovery sweep finishes or undoes it.
         Events: rewards.redeemed + rewards.coupon_issued, or rewards.redemption_failed."""
-        cmd = load(contracts.Redeem(), request)
+        cmd = load(contracts.REDEEM, request)
         with self.db.connection() as conn:
-            known = store.shop(conn, cmd["shop_id"]) is not None
-            reward = store.reward(conn, cmd["shop_id"], cmd["reward_id"])
-        if not known:
+            reward = store.reward(conn, cmd["shop_id"], cmd["reward_id"])  # read once: the reservation checks it
+        if reward is None:  # (a reward's shop is known) an unknown shop is members' shop_not_found
             shops.ensure(self.db, self.members, cmd["shop_id"])
-        if reward is None:
             raise errors.reward_not_found(cmd["reward_id"])
         tier = None
         if reward["tiers"]:
             tier = self._tier(cmd["shop_id"], cmd["phone"])
-        row, replayed = redemption.start(self.db, cmd, tier=tier)
+        row, replayed = redemption.start(self.db, cmd, reward, tier=tier)
         row = redemption.drive(self.db, self.points, self.outbox, row, self.log)
         self.metrics.counter("rewards_redemptions_total", "redemptions by final state of the call",
                              ["state"]).labels(self.name, row["state"]).inc()
@@ -155,7 +153,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_redemption(self, request):
-        cmd = load(contracts.RedemptionRef(), request)
+        cmd = load(contracts.REDEMPTION_REF, request)
         with self.db.connection() as conn:
             row = store.redemption(conn, cmd["redemption_id"])
             if row is None or row["shop_id"] != cmd["shop_id"]:
@@ -167,7 +165,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
         """A delivery reward's next step: preparing, shipped (carrier, tracking_no), delivered,
         or cancelled (before shipping; the points are given back, the stock comes back).
         Event: rewards.delivery_status_changed."""
-        cmd = load(contracts.MoveDelivery(), request)
+        cmd = load(contracts.MOVE_DELIVERY, request)
         with self.db.transaction() as conn:
             moved, row = coupons.move_delivery(conn, cmd, self.outbox)
         refunded = None
@@ -185,7 +183,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
         (up to 1,000,000, E.164), without points, for a campaign, a stamp card, a welcome.
         All or nothing (stock included). Idempotent on `idempotency_key`.
         Event: rewards.coupon_issued per coupon."""
-        cmd = load(contracts.IssueCoupons(), request)
+        cmd = load(contracts.ISSUE_COUPONS, request)
         shops.ensure(self.db, self.members, cmd["shop_id"])
         fingerprint = idempotency.request_fingerprint(cmd)
         with self.db.transaction() as conn:
@@ -197,7 +195,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     @rpc(expected_exceptions=errors.EXPECTED)
     def get_coupon(self, request):
         """A coupon by its code (as typed: any case, with or without the dash), with its history."""
-        cmd = load(contracts.CouponRef(), request)
+        cmd = load(contracts.COUPON_REF, request)
         with self.db.connection() as conn:
             coupon = coupons.find(conn, cmd["shop_id"], cmd["code"])
             return {**redemption.coupon_view(coupon), "history": self._history(conn, coupon["coupon_id"])}
@@ -208,7 +206,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
         coupon_not_found, invalid_code, code_mistyped, coupon_other_shop, coupon_already_used,
         coupon_expired, coupon_cancelled, coupon_not_usable_here, coupon_not_in_store.
         Event: rewards.coupon_used."""
-        cmd = load(contracts.UseCoupon(), request)
+        cmd = load(contracts.USE_COUPON, request)
         with self.db.transaction() as conn:
             return redemption.coupon_view(coupons.use(conn, cmd, self.outbox))
 
@@ -216,14 +214,14 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     def undo_coupon_use(self, request):
         """Undo a use made by mistake, within 15 minutes, with a reason.
         Event: rewards.coupon_use_undone."""
-        cmd = load(contracts.UndoUse(), request)
+        cmd = load(contracts.UNDO_USE, request)
         with self.db.transaction() as conn:
             return redemption.coupon_view(coupons.undo_use(conn, cmd, self.outbox))
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def member_coupons(self, request):
         """A member's coupons, newest first (with delivery status for delivery rewards)."""
-        cmd = load(contracts.MemberCoupons(), request)
+        cmd = load(contracts.MEMBER_COUPONS, request)
         with self.db.connection() as conn:
             rows = store.member_coupons(conn, cmd["shop_id"], cmd["phone"], cmd["limit"])
         return {"phone": cmd["phone"], "coupons": [redemption.coupon_view(row) for row in rows]}
@@ -237,7 +235,7 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     @rpc(expected_exceptions=errors.EXPECTED)
     def report(self, request):
         """Per reward and branch: redeemed, used, expired, points spent (shop-local days)."""
-        cmd = load(contracts.Report(), request)
+        cmd = load(contracts.REPORT, request)
         shop = shops.ensure(self.db, self.members, cmd["shop_id"])
         with self.db.connection() as conn:
             return {"rows": reports.rewards_report(conn, shop, cmd["date_from"], cmd["date_to"])}
@@ -269,18 +267,18 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     def run_recovery(self, request=None):
         """The recovery sweep as of `as_of` (default now), for redemptions older than
         `grace_seconds` (default 60). Safe to repeat."""
-        cmd = load(contracts.AsOf(), request or {})
+        cmd = load(contracts.AS_OF, request or {})
         grace = 60 if cmd["grace_seconds"] is None else cmd["grace_seconds"]
         return redemption.recover(self.db, self.points, self.outbox, cmd["as_of"] or _now(), grace, log=self.log)
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def run_coupon_expiry(self, request=None):
-        cmd = load(contracts.AsOf(), request or {})
+        cmd = load(contracts.AS_OF, request or {})
         return coupons.expire(self.db, self.outbox, cmd["as_of"] or _now())
 
     @rpc(expected_exceptions=errors.EXPECTED)
     def run_coupon_warnings(self, request=None):
-        cmd = load(contracts.AsOf(), request or {})
+        cmd = load(contracts.AS_OF, request or {})
         return coupons.warn(self.db, self.outbox, cmd["as_of"] or _now())
 
     # --- events consumed ---------------------------------------------------------
@@ -288,6 +286,6 @@ class RewardsService(Privacy, StampTickets, ServiceBase):
     @event_handler("members", "shop_created.v1")
     def on_shop_created(self, body):
         """members.shop_created: keep the shop in the local copy (an upsert: idempotent)."""
-        event = inbox.load_event(event_contracts.ShopCreatedData(), body)
+        event = inbox.load_event(event_contracts.SHOP_CREATED_DATA, body)
         with self.db.transaction() as conn:
             shops.upsert(conn, event["data"]["shop_id"], event["data"]["timezone"])

@@ -27,12 +27,15 @@ class TicketEarnedData(EventData):
     at_stamps = fields.Integer(load_default=None)
 
 
+TICKET_EARNED_DATA = TicketEarnedData()
+
+
 class StampTickets:
     @event_handler("stamps", "ticket_earned.v1")
     def on_stamp_ticket_earned(self, body):
         """stamps.ticket_earned: one coupon of the ticket's reward for the member, once per ticket.
         Event: rewards.coupons_issued (source stamp_card, source_ref the ticket id)."""
-        event = inbox.load_event(TicketEarnedData(), body)
+        event = inbox.load_event(TICKET_EARNED_DATA, body)
         shop_id, data = event["shop_id"], event["data"]
         shops.ensure(self.db, self.members, shop_id)
         key = f"stamp_ticket:{data['ticket_id']}"

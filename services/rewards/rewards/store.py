@@ -130,14 +130,41 @@ VALUES (%(redemption_id)s, %(shop_id)s, %(idempotency_key)s, %(fingerprint)s, %(
 ON CONFLICT (shop_id, idempotency_key) DO NOTHING
 RETURNING {REDEMPTION_COLUMNS}
 """
+# A redemption that needs no check after its insert (see redemption.start), and its coupon's code
+# number (as ALLOCATE_CODES), taken only if the insert claimed the key. The shop row must be locked
+# last, with nothing waited for after it (issue_batch locks a reward, then waits for the shop row
+# on another connection): the reward row is locked first (KEY SHARE, as the insert's foreign key
+# check at the statement's end locks it), so that check finds it locked already.
+CLAIM = f"""
+WITH claimed AS ({INSERT_REDEMPTION}), code AS (
+    UPDATE shops SET next_code = next_code + 1
+    WHERE shop_id = %(shop_id)s AND EXISTS (SELECT FROM claimed)
+      AND EXISTS (SELECT FROM rewards WHERE reward_id = %(reward_id)s FOR KEY SHARE)
+    RETURNING next_code - 1 AS first, code_key, timezone
+)
+SELECT claimed.*, code.first, code.code_key, code.timezone FROM claimed LEFT JOIN code ON true
+"""
+# A redemption with its checks (in a transaction, after the member's lock when the reward has a
+# per-member limit): the insert claims the idempotency key (no row comes back when it is taken;
+# a concurrent call with it waits for this one's transaction), then one unit of a limited stock
+# is taken if there is one (stock_taken), and `taken` counts the member's other live redemptions
+# of the reward, as of this statement, i.e. after the lock.
+RESERVE = f"""
+WITH claimed AS ({INSERT_REDEMPTION}), stock AS (
+    UPDATE rewards SET stock_left = stock_left - 1
+    WHERE reward_id = %(reward_id)s AND %(stock_reserved)s AND stock_left >= 1 AND EXISTS (SELECT FROM claimed)
+    RETURNING stock_left
+)
+SELECT claimed.*, EXISTS (SELECT FROM stock) AS stock_taken,
+    CASE WHEN %(count_taken)s THEN (
+        SELECT count(*) FROM redemptions
+        WHERE shop_id = %(shop_id)s AND phone = %(phone)s AND reward_id = %(reward_id)s
+          AND state IN ('reserved', 'completed') AND refund IS NULL) END AS taken
+FROM claimed
+"""
 REDEMPTION_BY_KEY = f"""SELECT {REDEMPTION_COLUMNS} FROM redemptions
 WHERE shop_id = %(shop_id)s AND idempotency_key = %(key)s"""
 REDEMPTION = f"SELECT {REDEMPTION_COLUMNS} FROM redemptions WHERE redemption_id = %(redemption_id)s"
-TAKEN = """
-SELECT count(*) AS n FROM redemptions
-WHERE shop_id = %(shop_id)s AND phone = %(phone)s AND reward_id = %(reward_id)s
-  AND state IN ('reserved', 'completed') AND refund IS NULL
-"""
 TAKEN_BY_REWARD = """
 SELECT reward_id, count(*) AS n FROM redemptions
 WHERE shop_id = %(shop_id)s AND phone = %(phone)s AND state IN ('reserved', 'completed') AND refund IS NULL
@@ -150,6 +177,19 @@ UPDATE redemptions SET state = %(state)s, coupon_id = %(coupon_id)s, failure_cod
 WHERE redemption_id = %(redemption_id)s AND state = ANY(%(from_states)s)
 RETURNING {REDEMPTION_COLUMNS}
 """
+# A redemption failed, and the unit of stock it took (if any) given back, in one statement.
+FAIL = f"""
+WITH failed AS (
+    UPDATE redemptions SET state = 'failed', coupon_id = NULL, failure_code = %(failure_code)s,
+        failure_message = %(failure_message)s, settled_at = now()
+    WHERE redemption_id = %(redemption_id)s AND state = ANY(%(from_states)s)
+    RETURNING {REDEMPTION_COLUMNS}
+), released AS (
+    UPDATE rewards SET stock_left = least(stock_left + 1, stock_total) FROM failed
+    WHERE rewards.reward_id = failed.reward_id AND failed.stock_reserved AND rewards.stock_left IS NOT NULL
+)
+SELECT * FROM failed
+"""
 SET_REFUND = "UPDATE redemptions SET refund = %(refund)s WHERE redemption_id = %(redemption_id)s"
 UNSETTLED = f"""
 SELECT {REDEMPTION_COLUMNS} FROM redemptions
@@ -158,10 +198,20 @@ ORDER BY created_at LIMIT %(limit)s
 """
 
 
-def insert_redemption(conn, **row):
-    row = {**row, "spend": Jsonb(row["spend"]), "actor": Jsonb(row["actor"]),
-           "address": Jsonb(row["address"]) if row["address"] is not None else None}
-    return conn.execute(INSERT_REDEMPTION, row).fetchone()
+def _redemption_params(row):
+    return {**row, "spend": Jsonb(row["spend"]), "actor": Jsonb(row["actor"]),
+            "address": Jsonb(row["address"]) if row["address"] is not None else None}
+
+
+def claim(conn, **row):
+    """A new redemption with its code number (first, code_key, timezone; see CLAIM); None when
+    its idempotency key is taken."""
+    return conn.execute(CLAIM, _redemption_params(row)).fetchone()
+
+
+def reserve(conn, count_taken, **row):
+    """A redemption, its unit of stock and the member's count (see RESERVE); None when the key is taken."""
+    return conn.execute(RESERVE, {**_redemption_params(row), "count_taken": count_taken}).fetchone()
 
 
 def redemption_by_key(conn, shop_id, key):
@@ -172,18 +222,9 @@ def redemption(conn, redemption_id, lock=False):
     return conn.execute(REDEMPTION + (" FOR UPDATE" if lock else ""), {"redemption_id": redemption_id}).fetchone()
 
 
-def lock_key(conn, shop_id, key):
-    """Serialise calls that carry the same idempotency key (the second replays the first)."""
-    conn.execute(LOCK_MEMBER_REWARD, {"lock": f"redemption-key:{shop_id}:{key}"})
-
-
 def lock_member_reward(conn, shop_id, phone, reward_id):
     """Serialise one member's redemptions of one reward (the per-member limit)."""
     conn.execute(LOCK_MEMBER_REWARD, {"lock": f"redeem:{shop_id}:{reward_id}:{phone}"})
-
-
-def taken(conn, shop_id, phone, reward_id):
-    return conn.execute(TAKEN, {"shop_id": shop_id, "phone": phone, "reward_id": reward_id}).fetchone()["n"]
 
 
 def taken_by_reward(conn, shop_id, phone):
@@ -195,6 +236,12 @@ def settle(conn, redemption_id, state, from_states, coupon_id=None, failure_code
     return conn.execute(SETTLE, {"redemption_id": redemption_id, "state": state, "from_states": list(from_states),
                                  "coupon_id": coupon_id, "failure_code": failure_code,
                                  "failure_message": failure_message}).fetchone()
+
+
+def fail(conn, redemption_id, from_states, failure_code, failure_message):
+    """Fail a redemption in one of `from_states` and give back its unit of stock; None if it was not."""
+    return conn.execute(FAIL, {"redemption_id": redemption_id, "from_states": list(from_states),
+                               "failure_code": failure_code, "failure_message": failure_message}).fetchone()
 
 
 def set_refund(conn, redemption_id, refund):
@@ -283,10 +330,13 @@ def insert_coupons(conn, common, ids, made, phones, external, pause=None):
     One INSERT for a few; COPY in text format for a batch (the shared part of each line is
     escaped once), `pause()` between chunks."""
     if len(ids) < 20:
+        rows = [{**common, "coupon_id": i, "code": c, "phone": p, "external_code": external.get(i)}
+                for i, c, p in zip(ids, made, phones, strict=True)]
+        if len(rows) == 1:  # a redemption's: executemany would open a pipeline for it
+            conn.execute(INSERT_COUPON, rows[0])
+            return
         with conn.cursor() as cur:
-            cur.executemany(INSERT_COUPON, [{**common, "coupon_id": i, "code": c, "phone": p,
-                                             "external_code": external.get(i)}
-                                            for i, c, p in zip(ids, made, phones, strict=True)])
+            cur.executemany(INSERT_COUPON, rows)
         return
     shared = "\t".join(_copy_text(common[f]) for f in COUPON_FIELDS if f not in VARYING)
     with conn.cursor().copy(f"COPY coupons ({', '.join(VARYING + SHARED)}) FROM STDIN") as copy:

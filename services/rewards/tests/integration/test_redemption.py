@@ -6,6 +6,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from chassis import errors
+from chassis.testing import wait_for
 
 from .conftest import ADDRESS, PHONE, SHOP, FakeMembers, events, redeem_request, reward_request
 
@@ -53,6 +54,7 @@ def test_a_hundred_concurrent_redemptions_of_a_stock_of_ten_give_exactly_ten(rew
         lambda _: redeem_quietly(config, redeem_request(reward["reward_id"])), range(100)))
     assert outcomes.count("completed") == 10 and outcomes.count("out_of_stock") == 90
     assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 10
+    assert db.execute("SELECT count(*) AS n FROM redemptions").fetchone()["n"] == 10  # a refusal leaves nothing
     assert fakes.balances[PHONE] == 100_000 - 10 * 30
     assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 0
 
@@ -240,3 +242,82 @@ def test_delivery_coupons_wait_for_their_parcel_and_never_expire(rewards, fakes)
     rewards.redeem(redeem_request(reward["reward_id"], address=ADDRESS))
     later = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30)).isoformat()
     assert rewards.run_coupon_expiry({"as_of": later}) == {"expired": 0}
+
+
+@pytest.mark.parametrize("refusal", ["archived", "out_of_stock", "limit_reached", "tier_not_allowed"])
+def test_a_replay_answers_the_first_result_even_when_the_reward_now_refuses(rewards, fakes, refusal):
+    """Whatever refuses a new redemption now, a replay of one that succeeded still answers it,
+    and a reused key is still a 409."""
+    reward = rewards.create_reward(reward_request(stock=1 if refusal == "out_of_stock" else None))
+    request = redeem_request(reward["reward_id"])
+    first = rewards.redeem(request)
+    ref = {"shop_id": SHOP, "reward_id": reward["reward_id"]}
+    if refusal == "archived":
+        rewards.archive_reward(ref)
+    elif refusal == "limit_reached":
+        rewards.update_reward({**ref, "per_member_limit": 1})
+    elif refusal == "tier_not_allowed":
+        rewards.update_reward({**ref, "tiers": ["Gold"]})
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == refusal
+    again = rewards.redeem(request)
+    assert (again["replayed"], again["redemption_id"], again["coupon"]["code"]) == (
+        True, first["redemption_id"], first["coupon"]["code"])
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem({**request, "branch_id": None})
+    assert caught.value.code == "idempotency_key_reused"
+    assert fakes.balances[PHONE] == 900 and len(fakes.spends) == 1
+
+
+def test_a_coupon_that_cannot_be_written_undoes_the_whole_completion(rewards, fakes, db):
+    """The completion's guarded update runs before the coupon is written: a failure after it
+    (here the pool's last code taken behind the reward's back) rolls it back, and the
+    redemption is undone: points given back, stock released, no coupon, no rewards.redeemed."""
+    reward = rewards.create_reward(reward_request(kind="code", code_source="pool", name="Voucher"))
+    rewards.upload_codes({"shop_id": SHOP, "reward_id": reward["reward_id"], "codes": ["ONLY-ONE"]})
+    db.execute("UPDATE code_pool SET coupon_id = gen_random_uuid()")
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == "coupon_failed"
+    assert db.execute("SELECT state, coupon_id FROM redemptions").fetchone() == {"state": "failed", "coupon_id": None}
+    assert db.execute("SELECT count(*) AS n FROM coupons").fetchone()["n"] == 0
+    assert fakes.balances[PHONE] == 1000 and all(s["refunded"] for s in fakes.spends.values())
+    assert rewards.get_reward({"shop_id": SHOP, "reward_id": reward["reward_id"]})["stock_left"] == 1
+    assert events(db, "rewards.redeemed") == [] and events(db, "rewards.coupon_issued") == []
+
+
+def test_a_statement_that_fails_inside_the_completion_rolls_it_back(rewards, fakes, db):
+    """A failure in the database itself (here a duplicate code, after the shop's code counter
+    was set back) aborts the completion's transaction: nothing of it stays, the points go back."""
+    reward = rewards.create_reward(reward_request())
+    first = rewards.redeem(redeem_request(reward["reward_id"]))
+    db.execute("UPDATE shops SET next_code = next_code - 1")
+    with pytest.raises(errors.Conflict) as caught:
+        rewards.redeem(redeem_request(reward["reward_id"]))
+    assert caught.value.code == "coupon_failed"
+    assert [row["state"] for row in db.execute("SELECT state FROM redemptions ORDER BY created_at")] == [
+        "completed", "failed"]
+    assert [row["code"] for row in db.execute("SELECT code FROM coupons")] == [first["coupon"]["code"]]
+    assert fakes.balances[PHONE] == 900
+    assert len(events(db, "rewards.redeemed")) == 1 and len(events(db, "rewards.redemption_failed")) == 1
+    assert rewards.redeem(redeem_request(reward["reward_id"]))["state"] == "completed"  # the connection is fine
+
+
+def test_a_redemption_waiting_for_a_locked_reward_holds_no_lock_on_the_shop(rewards, fakes, config, dsn, db):
+    """A campaign (issue_coupons) locks its reward, then takes code numbers on another connection:
+    a redemption of that reward must wait for the reward before it locks the shop's code counter,
+    or the two would wait for each other forever (no deadlock PostgreSQL could see)."""
+    import psycopg
+
+    reward = rewards.create_reward(reward_request())
+    with psycopg.connect(dsn) as campaign:
+        campaign.execute("SELECT 1 FROM rewards WHERE reward_id = %s FOR UPDATE", (reward["reward_id"],))
+        redeeming = eventlet.spawn(redeem_quietly, config, redeem_request(reward["reward_id"]))
+        assert wait_for(lambda: db.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s", ("%INSERT INTO redemptions%",)).fetchone()["n"] == 1)
+        with db.transaction():
+            assert db.execute("SELECT next_code FROM shops WHERE shop_id = %s FOR NO KEY UPDATE NOWAIT",
+                              (SHOP,)).fetchone() is not None
+    assert redeeming.wait() == "completed"
