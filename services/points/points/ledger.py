@@ -24,14 +24,17 @@ def credit(conn, *, shop_id, phone, points, kind, source, actor, tz, settings, a
                                source=source, actor_type=actor["type"], actor_id=actor.get("id"), **entry)
 
 
-def debit(conn, *, shop_id, phone, points, kind, source, actor, strict=True, first_lot_id=None, **entry):
+def debit(conn, *, shop_id, phone, points, kind, source, actor, strict=True, first_lot_id=None, account=None,
+          **entry):
     """Take `points` (> 0) from the account's lots. Returns (entry or None, shortfall).
 
     strict: all of it or insufficient_points. Otherwise as much as the balance
     allows (a void), the rest reported as shortfall; `first_lot_id` pays first
-    (the voided credit's own lot).
+    (the voided credit's own lot). `account`: the account row the caller already
+    locked in this transaction (else it is locked here).
     """
-    account = store.ledger.lock_account(conn, shop_id, phone)
+    if account is None:
+        account = store.ledger.lock_account(conn, shop_id, phone)
     lots = domain.consumption_order(store.ledger.open_lots(conn, shop_id, phone))
     if first_lot_id is not None:
         lots.sort(key=lambda lot: lot[0] != first_lot_id)

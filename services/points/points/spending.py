@@ -13,16 +13,16 @@ def spend(conn, cmd, outbox):
     fingerprint = handlers.fingerprint_of(cmd)
     shop_id, key = cmd["shop_id"], cmd["idempotency_key"]
     store.ledger.lock_spend_key(conn, shop_id, key)  # a cancellation of this key waits, or is seen
-    store.ledger.lock_account(conn, shop_id, cmd["phone"])  # a replay check under the lock is final
-    prior = store.ledger.spend(conn, shop_id, key)
+    account = store.ledger.lock_account(conn, shop_id, cmd["phone"])  # a replay check under the lock is final
+    prior, cancelled = store.ledger.spend_state(conn, shop_id, key)
     if prior is not None:
         if prior["fingerprint"] != fingerprint:
             raise errors.idempotency_key_reused()
         return _spend_result(prior), True
-    if store.ledger.spend_cancelled(conn, shop_id, key):
+    if cancelled:
         raise errors.spend_cancelled(key)
     entry, _ = ledger.debit(conn, shop_id=shop_id, phone=cmd["phone"], points=cmd["points"], kind="redeem",
-                            source="rewards", actor=cmd["actor"], reason=cmd["reason"], ref=key)
+                            source="rewards", actor=cmd["actor"], reason=cmd["reason"], ref=key, account=account)
     store.ledger.insert_spend(conn, shop_id=shop_id, spend_key=key, phone=cmd["phone"], points=cmd["points"],
                               entry_id=entry["entry_id"], fingerprint=fingerprint, reason=cmd["reason"])
     _ledger_event(outbox, conn, "points.redeemed", event_contracts.POINTS_REDEEMED, shop_id,

@@ -149,6 +149,20 @@ def cancel_spend(conn, shop_id, spend_key, reason):
     conn.execute(CANCEL, {"shop_id": shop_id, "spend_key": spend_key, "reason": reason})
 
 
+# The spend with this key (if any) and whether the key was cancelled, in one round trip.
+SPEND_STATE = f"""
+SELECT x.*, EXISTS (SELECT FROM spend_cancellations
+                    WHERE shop_id = %(shop_id)s AND spend_key = %(spend_key)s) AS key_cancelled
+FROM (SELECT 1) AS one LEFT JOIN LATERAL ({SPEND}) AS x ON true
+"""
+
+
+def spend_state(conn, shop_id, spend_key):
+    """(the spend with this key or None, the key was cancelled)."""
+    row = conn.execute(SPEND_STATE, {"shop_id": shop_id, "spend_key": spend_key}).fetchone()
+    return (row if row["spend_key"] is not None else None), row["key_cancelled"]
+
+
 def spend(conn, shop_id, spend_key, lock=False):
     return conn.execute(SPEND + (" FOR UPDATE OF s" if lock else ""),
                         {"shop_id": shop_id, "spend_key": spend_key}).fetchone()
