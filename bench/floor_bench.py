@@ -9,10 +9,14 @@ FLOOR = ROOT / "bench" / "floor"
 ENTRIES = ("floor_write_rpc", "floor_event_rpc", "floor_hop_rpc")
 
 
+def dsn_of(stack):
+    return f"{stack.pg_server}/{stack.db_prefix}_floor"
+
+
 def start(stack):
-    """Create and migrate the floor database, declare the sink's queues, start the floor
-    service, its relay and the sink. Returns the database DSN (drop it with `stop`)."""
-    dsn = f"{stack.pg_server}/{stack.db_prefix}_floor"
+    """Create and migrate the floor database (`dsn_of`; drop it with `stop`), declare the
+    sink's queues, start the floor service, its relay and the sink."""
+    dsn = dsn_of(stack)
     addresses = {"FLOOR_HTTP": f"127.0.0.1:{stack.http_base + 20}",
                  "FLOORSINK_HTTP": f"127.0.0.1:{stack.http_base + 21}"}
     stack.extra_env.update({"FLOOR_DB_DSN": dsn, **addresses})
@@ -38,7 +42,26 @@ def start(stack):
     return dsn
 
 
+def check_events(dsn, timeout=60):
+    """After `floor_event_rpc`: every write's event published and recorded by both consumers,
+    or the entry measured less work than it claims. Returns the figures checked."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            writes, unsent, consumed = conn.execute(
+                "SELECT (SELECT count(*) FROM writes), (SELECT count(*) FROM outbox WHERE published_at IS NULL), "
+                "(SELECT count(*) FROM inbox WHERE handler LIKE 'floorsink.%%')").fetchone()
+            if unsent == 0 and consumed == 2 * writes:
+                return {"writes": writes, "events_consumed": consumed}
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"floor events not all consumed: {writes} writes, {unsent} unpublished, "
+                                   f"{consumed} inbox rows (expected {2 * writes})")
+            time.sleep(0.5)
+
+
 def stop(dsn):
     from chassis import migrate
 
-    migrate.drop_database(dsn)
+    migrate.drop_database(dsn)  # nothing if it was never created

@@ -146,13 +146,16 @@ def main(argv):
         if "redeem_rpc" in wanted:
             setup["reward_id"] = coupons_bench.prepare_redeem(stack, points, demo["shop_id"], CUSTOMERS)
         if set(floor_bench.ENTRIES) & set(wanted):
-            floor_dsn = floor_bench.start(stack)
+            floor_dsn = floor_bench.dsn_of(stack)  # dropped at the end even if the start fails
+            floor_bench.start(stack)
         if "stamp_rpc" in wanted:
             setup.update(stamps_bench.prepare(stack, demo["shop_id"], demo["branch_id"], demo["reward_id"]))
         time.sleep(1)
         loads = [w for w in wanted if w in LOAD_ENTRIES]
         for name in (["rpc_ceiling"] + [w for w in loads if w != "rpc_ceiling"]) if loads else []:
             results[name] = run_load(name, setup, stack)
+            if name == "floor_event_rpc":
+                results[name]["checked"] = floor_bench.check_events(floor_dsn)
             sys.stderr.write(f"{name}: {json.dumps(results[name])}\n")
         if loads:
             ceiling = results["rpc_ceiling"]["ops_per_s"]

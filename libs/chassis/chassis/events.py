@@ -138,7 +138,8 @@ class BatchEventHandler(EventHandler):
         super().setup()
         self.max_batch = max(1, min(self.max_batch, self.container.max_workers))
         if self.max_wait is None:  # the service's EVENT_BATCH_WAIT (seconds): latency traded for fewer, bigger batches
-            self.max_wait = float(self.container.config.get("EVENT_BATCH_WAIT", DEFAULT_BATCH_WAIT))
+            configured = self.container.config.get("EVENT_BATCH_WAIT")
+            self.max_wait = DEFAULT_BATCH_WAIT if configured in (None, "") else float(configured)
         self._pending = []
         self._timer = None
 

@@ -19,7 +19,10 @@ def _local_date(value, shop):
     if value is None:
         return ""
     tz = zoneinfo.ZoneInfo((shop or {}).get("timezone") or "Asia/Bangkok")
-    return value.astimezone(tz).strftime("%d/%m/%Y")
+    try:
+        return value.astimezone(tz).strftime("%d/%m/%Y")
+    except OverflowError:  # a date at the end of time (9999-12-31 UTC) has no later local day
+        return value.strftime("%d/%m/%Y")
 
 
 def _language(contact, shop):
@@ -99,11 +102,12 @@ def enqueue_many(conn, items, now=None):
         shop, contact = shops.get(_key(item["shop_id"])), contacts.get((_key(item["shop_id"]), item["phone"]))
         read.append((item, shop, contact, (_key(item["shop_id"]), item["trigger"], _language(contact, shop))))
     bodies = store.templates_for(conn, {template for *_, template in read})
+    # each message due a microsecond after the one before: sent in the order of their events
     return store.insert_messages(conn, [
         _message(shop, contact, bodies.get(template), shop_id=item["shop_id"], phone=item["phone"],
                  trigger=item["trigger"], values=item["values"], dedupe_key=item["dedupe_key"],
-                 campaign_id=item.get("campaign_id"), now=now)
-        for item, shop, contact, template in read])
+                 campaign_id=item.get("campaign_id"), now=now + datetime.timedelta(microseconds=index))
+        for index, (item, shop, contact, template) in enumerate(read)])
 
 
 MULTICAST_SIZE = 500  # LINE's limit of recipients per multicast

@@ -35,6 +35,10 @@ class Providers(DependencyProvider):
         return self
 
 
+# Failures a retry can cure: the batch is retried as it is, not split.
+TRANSIENT = (psycopg.OperationalError, errors.Unavailable)
+
+
 def _now():
     return datetime.datetime.now(datetime.UTC)
 
@@ -200,19 +204,28 @@ class NotifierService(MemberEvents, OneTimeCodes, Privacy, ServiceBase):
     def _from_events(self, handler, schema, bodies, make, before=None):
         """A batch of one trigger's events: the malformed ones are returned as {index: reason}
         (dead-lettered), the others applied once each (inbox) in one transaction, with all
-        their messages enqueued together. If the database refuses the batch's data (an event
-        it can never take), each event is applied alone, so that only the refused ones are
-        dead-lettered, as they were when every event had its own transaction."""
+        their messages enqueued together. If the batch fails for a reason that is not
+        transient (the database refuses an event's data, an event's values cannot be
+        rendered), each event is applied alone, so that only the failing ones are
+        dead-lettered and the others are not held back with them. A transient failure (the
+        database unreachable) fails the batch: it is retried, and the events already applied
+        alone are skipped then by the inbox."""
         events, rejected = inbox.load_events(schema, bodies)
         try:
             self._apply(handler, events, make, before)
-        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one event's failure must not sink the batch
             self.log.warning("event_batch_split", handler=handler, events=len(events), error=type(exc).__name__)
             for index, event in zip([i for i in range(len(bodies)) if i not in rejected], events, strict=True):
                 try:
                     self._apply(handler, [event], make, before)
-                except (psycopg.DataError, psycopg.IntegrityError) as refused:
-                    rejected[index] = f"refused by the database: {type(refused).__name__}: {refused}"
+                except TRANSIENT:
+                    raise
+                except Exception as refused:  # noqa: BLE001 - this event alone fails: dead-lettered
+                    self.log.warning("event_refused", handler=handler, event_id=str(event["event_id"]),
+                                     error=f"{type(refused).__name__}: {refused}")
+                    rejected[index] = f"refused: {type(refused).__name__}: {refused}"
         return rejected
 
     def _apply(self, handler, events, make, before):

@@ -126,11 +126,16 @@ FROM unnest(%(shop_ids)s::text[], %(triggers)s::text[], %(languages)s::text[]) A
 JOIN templates t ON t.shop_id = k.shop_key::uuid AND t.trigger = k.trigger AND t.language = k.language"""
 INSERT_MESSAGES = f"""
 INSERT INTO messages (message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id, channel, recipient, body,
-    flex, status, reason, next_attempt_at, sms_parts)
-SELECT * FROM unnest(%(message_id)s::uuid[], %(shop_id)s::text[]::uuid[], %(phone)s::text[], %(trigger)s::text[],
+    flex, status, reason, next_attempt_at, sms_parts, created_at)
+-- created_at one microsecond apart in the batch's order: a member's messages list and send in
+-- the order of their events, as they did with a transaction each
+SELECT m.message_id, m.shop_id, m.phone, m.trigger, m.kind, m.dedupe_key, m.campaign_id, m.channel, m.recipient,
+       m.body, m.flex, m.status, m.reason, m.next_attempt_at, m.sms_parts, now() + (m.n - 1) * interval '1 microsecond'
+FROM unnest(%(message_id)s::uuid[], %(shop_id)s::text[]::uuid[], %(phone)s::text[], %(trigger)s::text[],
     %(kind)s::text[], %(dedupe_key)s::text[], %(campaign_id)s::text[], %(channel)s::text[], %(recipient)s::text[],
     %(body)s::text[], %(flex)s::jsonb[], %(status)s::text[], %(reason)s::text[], %(next_attempt_at)s::timestamptz[],
-    %(sms_parts)s::int[])
+    %(sms_parts)s::int[]) WITH ORDINALITY AS m (message_id, shop_id, phone, trigger, kind, dedupe_key, campaign_id,
+    channel, recipient, body, flex, status, reason, next_attempt_at, sms_parts, n)
 ON CONFLICT (shop_id, dedupe_key) DO NOTHING
 RETURNING {MESSAGE_COLUMNS}
 """

@@ -184,10 +184,54 @@ def test_an_event_the_database_refuses_is_rejected_alone_and_the_batch_applied(c
     bad_shop = earned("not-a-shop", PHONE, 7)  # no retry can make this a shop id
     with entrypoint_hook(container, "on_points_earned") as handle:
         rejected = handle([good, bad_shop, other])
-    assert list(rejected) == [1] and "refused by the database" in rejected[1]
+    assert list(rejected) == [1] and "invalid input syntax for type uuid" in rejected[1]
     assert sorted(r["phone"] for r in rows(db)) == sorted([PHONE, SMS_ONLY])
     inbox = {r["event_id"] for r in db.execute("SELECT event_id FROM inbox WHERE handler = %s", (HANDLER,))}
     assert inbox == {uuid.UUID(good["event_id"]), uuid.UUID(other["event_id"])}
+
+
+def test_an_event_that_fails_for_any_other_reason_is_rejected_alone_and_the_batch_applied(
+        container, shops, db, monkeypatch):
+    """Not only the database: an event whose message cannot be made (here: rendering fails
+    for one member) is dead-lettered alone; the rest of its batch is applied, once."""
+    from notifier import messages
+
+    real = messages._message
+
+    def failing(shop, contact, template, **row):
+        if row["phone"] == SMS_ONLY:
+            raise ValueError("cannot render")
+        return real(shop, contact, template, **row)
+
+    monkeypatch.setattr(messages, "_message", failing)
+    good, bad, other = earned(SHOP, PHONE, 5), earned(SHOP, SMS_ONLY, 6), earned(OTHER_SHOP, PHONE, 7)
+    with entrypoint_hook(container, "on_points_earned") as handle:
+        rejected = handle([good, bad, other])
+    assert list(rejected) == [1] and "ValueError" in rejected[1]
+    assert sorted(str(r["shop_id"]) for r in rows(db)) == sorted([SHOP, OTHER_SHOP])
+    inbox = {r["event_id"] for r in db.execute("SELECT event_id FROM inbox WHERE handler = %s", (HANDLER,))}
+    assert inbox == {uuid.UUID(good["event_id"]), uuid.UUID(other["event_id"])}
+
+
+def test_a_coupon_valid_to_the_end_of_time_is_announced_with_the_rest_of_its_batch(container, shops, db):
+    coupon = {"phone": PHONE, "code": "NKZ9GF4QT", "name": "Free cookie", "expires_at": "2026-12-27T16:59:59+00:00"}
+    forever = {**coupon, "phone": SMS_ONLY, "code": "ABCDEFGHJ", "expires_at": "9999-12-31T23:00:00+00:00"}
+    with entrypoint_hook(container, "on_coupon_issued") as handle:
+        assert handle([envelope("rewards.coupon_issued", SHOP, coupon),
+                       envelope("rewards.coupon_issued", SHOP, forever)]) == {}
+    bodies = {r["phone"]: r["body"] for r in rows(db)}
+    assert "31/12/9999" in bodies[SMS_ONLY] and "27/12/2026" in bodies[PHONE]
+
+
+def test_a_member_s_messages_of_one_batch_keep_the_order_of_their_events(container, shops, db):
+    sales = [earned(SHOP, PHONE, points) for points in (1, 2, 3, 4, 5)]
+    with entrypoint_hook(container, "on_points_earned") as handle:
+        assert handle(sales) == {}
+    written = db.execute("SELECT dedupe_key, created_at, next_attempt_at FROM messages "
+                         "ORDER BY created_at, message_id").fetchall()
+    assert [r["dedupe_key"] for r in written] == [f"{e['event_id']}:points_earned" for e in sales]
+    due = [r["next_attempt_at"] for r in written]
+    assert due == sorted(due) and len(set(due)) == len(due)
 
 
 def test_events_waiting_in_the_queue_are_applied_together_and_the_malformed_one_dead_lettered(
