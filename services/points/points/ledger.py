@@ -33,6 +33,19 @@ def debit(conn, *, shop_id, phone, points, kind, source, actor, strict=True, fir
     (the voided credit's own lot). `account`: the account row the caller already
     locked in this transaction (else it is locked here).
     """
+    plan, shortfall = plan_debit(conn, shop_id=shop_id, phone=phone, points=points, strict=strict,
+                                 first_lot_id=first_lot_id, account=account)
+    taken = points - shortfall
+    if taken == 0:
+        return None, shortfall
+    row = store.ledger.debit(conn, plan, shop_id=shop_id, phone=phone, kind=kind, points=-taken, source=source,
+                             actor_type=actor["type"], actor_id=actor.get("id"), **entry)
+    return row, shortfall
+
+
+def plan_debit(conn, *, shop_id, phone, points, strict=True, first_lot_id=None, account=None):
+    """Which lots a debit of `points` takes, soonest expiry first: (plan [(lot_id, points)],
+    shortfall), under the account's lock (taken here unless `account` is the locked row)."""
     if account is None:
         account = store.ledger.lock_account(conn, shop_id, phone)
     lots = domain.consumption_order(store.ledger.open_lots(conn, shop_id, phone))
@@ -41,9 +54,4 @@ def debit(conn, *, shop_id, phone, points, kind, source, actor, strict=True, fir
     plan, shortfall = domain.plan_take([(lot_id, remaining) for lot_id, remaining, _ in lots], points)
     if strict and shortfall:
         raise errors.insufficient_points(account["balance"], points)
-    taken = points - shortfall
-    if taken == 0:
-        return None, shortfall
-    row = store.ledger.debit(conn, plan, shop_id=shop_id, phone=phone, kind=kind, points=-taken, source=source,
-                             actor_type=actor["type"], actor_id=actor.get("id"), **entry)
-    return row, shortfall
+    return plan, shortfall

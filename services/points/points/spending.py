@@ -21,14 +21,16 @@ def spend(conn, cmd, outbox):
         return _spend_result(prior), True
     if cancelled:
         raise errors.spend_cancelled(key)
-    entry, _ = ledger.debit(conn, shop_id=shop_id, phone=cmd["phone"], points=cmd["points"], kind="redeem",
-                            source="rewards", actor=cmd["actor"], reason=cmd["reason"], ref=key, account=account)
-    store.ledger.insert_spend(conn, shop_id=shop_id, spend_key=key, phone=cmd["phone"], points=cmd["points"],
-                              entry_id=entry["entry_id"], fingerprint=fingerprint, reason=cmd["reason"])
-    _ledger_event(outbox, conn, "points.redeemed", event_contracts.POINTS_REDEEMED, shop_id,
-                  entry_id=entry["entry_id"], phone=cmd["phone"], points=-cmd["points"],
-                  balance=entry["balance_after"], balance_seq=entry["account_seq"], kind="redeem", source="rewards",
-                  branch_id=None, actor=cmd["actor"], reason=cmd["reason"], spend_key=key)
+    plan, _ = ledger.plan_debit(conn, shop_id=shop_id, phone=cmd["phone"], points=cmd["points"], account=account)
+    # the entry, the lots, the spend row and the event in one statement
+    event, _ = outbox.row("points.redeemed", 1, shop_id, event_contracts.POINTS_REDEEMED.dump({
+        "entry_id": None, "phone": cmd["phone"], "points": -cmd["points"], "balance": None, "balance_seq": None,
+        "kind": "redeem", "source": "rewards", "branch_id": None, "actor": cmd["actor"], "reason": cmd["reason"],
+        "spend_key": key}))
+    entry = store.ledger.spend_write(
+        conn, plan, event, spend_key=key, fingerprint=fingerprint, shop_id=shop_id, phone=cmd["phone"],
+        kind="redeem", points=-cmd["points"], source="rewards", actor_type=cmd["actor"]["type"],
+        actor_id=cmd["actor"].get("id"), reason=cmd["reason"], ref=key)
     return _spend_result({**cmd, "spend_key": key, "entry_id": entry["entry_id"],
                           "balance_after": entry["balance_after"], "refund_entry_id": None}), False
 

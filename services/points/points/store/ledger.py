@@ -149,6 +149,44 @@ def cancel_spend(conn, shop_id, spend_key, reason):
     conn.execute(CANCEL, {"shop_id": shop_id, "spend_key": spend_key, "reason": reason})
 
 
+# A spend's writes in one statement: its entry (the trigger moves the balance), the points
+# taken from the planned lots, the spend row and its points.redeemed outbox row (entry id,
+# balance and position filled in from the entry).
+SPEND_WRITE = f"""
+WITH entry AS (
+    INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({ENTRY_VALUES})
+    RETURNING entry_id, balance_after, account_seq, created_at
+), plan AS (
+    SELECT * FROM unnest(%(lot_ids)s::bigint[], %(lot_points)s::bigint[]) AS p (lot_id, points)
+), moved AS (
+    INSERT INTO lot_moves (entry_id, lot_id, points) SELECT entry.entry_id, plan.lot_id, -plan.points FROM plan, entry
+), taken AS (
+    UPDATE lots SET remaining = lots.remaining - plan.points FROM plan WHERE lots.lot_id = plan.lot_id
+), spend AS (
+    INSERT INTO spends (shop_id, spend_key, phone, points, entry_id, fingerprint, reason)
+    SELECT %(shop_id)s::uuid, %(spend_key)s::text, %(phone)s::text, %(spend_points)s::bigint, entry.entry_id,
+           %(fingerprint)s::text, %(reason)s::text FROM entry
+), event AS (
+    INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
+    SELECT %(event_id)s::uuid, %(exchange)s::text, %(routing_key)s::text,
+           jsonb_set(%(envelope)s::jsonb, '{{data}}', (%(envelope)s::jsonb -> 'data') || jsonb_build_object(
+               'entry_id', entry_id, 'balance', balance_after, 'balance_seq', account_seq)),
+           %(headers)s::jsonb
+    FROM entry
+)
+SELECT entry_id, balance_after, account_seq, created_at FROM entry
+"""
+
+
+def spend_write(conn, plan, event, *, spend_key, fingerprint, **entry):
+    """Write a spend of -entry['points'] planned as `plan` [(lot_id, points)], with its event
+    (`event`: an outbox row's parameters). Returns the entry."""
+    params = _entry_params(entry)
+    return conn.execute(SPEND_WRITE, {
+        **params, **event, "spend_key": spend_key, "fingerprint": fingerprint, "spend_points": -entry["points"],
+        "lot_ids": [lot for lot, _ in plan], "lot_points": [points for _, points in plan]}).fetchone()
+
+
 # The spend with this key (if any) and whether the key was cancelled, in one round trip.
 SPEND_STATE = f"""
 SELECT x.*, EXISTS (SELECT FROM spend_cancellations

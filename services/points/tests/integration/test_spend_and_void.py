@@ -27,6 +27,24 @@ def test_a_spend_takes_points_and_a_replay_takes_them_once(points, db):
     check_ledger(db)
 
 
+def test_a_spend_writes_its_entry_lots_spend_and_event_together(points, db):
+    points.earn(sale(amount="100", receipt_no="R-a"))  # 4
+    points.earn(sale(amount="150", receipt_no="R-b"))  # 6
+    result = points.spend(spend_request(7))
+    entry = db.execute("SELECT * FROM entries WHERE entry_id = %s", (result["entry_id"],)).fetchone()
+    assert (entry["kind"], entry["points"], entry["balance_after"]) == ("redeem", -7, 3)
+    moves = db.execute("SELECT sum(points) AS n FROM lot_moves WHERE entry_id = %s", (result["entry_id"],)).fetchone()
+    assert moves["n"] == -7
+    spend = db.execute("SELECT * FROM spends").fetchone()
+    assert (spend["entry_id"], spend["points"]) == (result["entry_id"], 7)
+    event = db.execute("SELECT envelope FROM outbox WHERE routing_key = 'redeemed.v1'").fetchone()["envelope"]
+    data = event["data"]
+    assert (data["entry_id"], data["points"], data["balance"], data["balance_seq"]) == (
+        result["entry_id"], -7, 3, entry["account_seq"])
+    assert data["spend_key"] == spend["spend_key"] and data["kind"] == "redeem"
+    check_ledger(db)
+
+
 def test_a_spend_larger_than_the_balance_is_refused_and_changes_nothing(points, db):
     points.earn(sale(amount="100"))  # 4
     with pytest.raises(errors.Conflict) as caught:
