@@ -117,10 +117,6 @@ SELECT s.shop_id, s.spend_key, s.phone, s.points, s.entry_id, s.fingerprint, s.r
 FROM spends s JOIN entries e ON e.entry_id = s.entry_id
 WHERE s.shop_id = %(shop_id)s AND s.spend_key = %(spend_key)s
 """
-INSERT_SPEND = """
-INSERT INTO spends (shop_id, spend_key, phone, points, entry_id, fingerprint, reason)
-VALUES (%(shop_id)s, %(spend_key)s, %(phone)s, %(points)s, %(entry_id)s, %(fingerprint)s, %(reason)s)
-"""
 MARK_SPEND_REFUNDED = """
 UPDATE spends SET refund_entry_id = %(refund_entry_id)s
 WHERE shop_id = %(shop_id)s AND spend_key = %(spend_key)s AND refund_entry_id IS NULL
@@ -129,7 +125,6 @@ REFUND_ENTRY = "SELECT entry_id, balance_after, account_seq FROM entries WHERE e
 
 
 LOCK_SPEND_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0))"
-CANCELLED = "SELECT reason FROM spend_cancellations WHERE shop_id = %(shop_id)s AND spend_key = %(spend_key)s"
 CANCEL = """
 INSERT INTO spend_cancellations (shop_id, spend_key, reason) VALUES (%(shop_id)s, %(spend_key)s, %(reason)s)
 ON CONFLICT (shop_id, spend_key) DO NOTHING
@@ -139,10 +134,6 @@ ON CONFLICT (shop_id, spend_key) DO NOTHING
 def lock_spend_key(conn, shop_id, spend_key):
     """Serialise a spend and a cancellation of the same key (taken before the account lock)."""
     conn.execute(LOCK_SPEND_KEY, {"lock": f"spend:{shop_id}:{spend_key}"})
-
-
-def spend_cancelled(conn, shop_id, spend_key):
-    return conn.execute(CANCELLED, {"shop_id": shop_id, "spend_key": spend_key}).fetchone() is not None
 
 
 def cancel_spend(conn, shop_id, spend_key, reason):
@@ -204,10 +195,6 @@ def spend_state(conn, shop_id, spend_key):
 def spend(conn, shop_id, spend_key, lock=False):
     return conn.execute(SPEND + (" FOR UPDATE OF s" if lock else ""),
                         {"shop_id": shop_id, "spend_key": spend_key}).fetchone()
-
-
-def insert_spend(conn, **spend_row):
-    conn.execute(INSERT_SPEND, spend_row)
 
 
 def mark_spend_refunded(conn, shop_id, spend_key, refund_entry_id):
