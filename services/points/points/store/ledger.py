@@ -140,6 +140,18 @@ def cancel_spend(conn, shop_id, spend_key, reason):
     conn.execute(CANCEL, {"shop_id": shop_id, "spend_key": spend_key, "reason": reason})
 
 
+def event_from(source, entry_id, balance, seq):
+    """The INSERT of a ledger event's outbox row inside a statement that writes the entry: the
+    row's parameters are `outbox.row`'s, its data completed from `source` (a CTE) with the
+    entry id, the balance and its position, known only once the entry is written."""
+    return f"""INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
+    SELECT %(event_id)s::uuid, %(exchange)s::text, %(routing_key)s::text,
+           jsonb_set(%(envelope)s::jsonb, '{{data}}', (%(envelope)s::jsonb -> 'data') || jsonb_build_object(
+               'entry_id', {entry_id}, 'balance', {balance}, 'balance_seq', {seq})),
+           %(headers)s::jsonb
+    FROM {source}"""
+
+
 # A spend's writes in one statement: its entry (the trigger moves the balance), the points
 # taken from the planned lots, the spend row and its points.redeemed outbox row (entry id,
 # balance and position filled in from the entry).
@@ -158,12 +170,7 @@ WITH entry AS (
     SELECT %(shop_id)s::uuid, %(spend_key)s::text, %(phone)s::text, %(spend_points)s::bigint, entry.entry_id,
            %(fingerprint)s::text, %(reason)s::text FROM entry
 ), event AS (
-    INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
-    SELECT %(event_id)s::uuid, %(exchange)s::text, %(routing_key)s::text,
-           jsonb_set(%(envelope)s::jsonb, '{{data}}', (%(envelope)s::jsonb -> 'data') || jsonb_build_object(
-               'entry_id', entry_id, 'balance', balance_after, 'balance_seq', account_seq)),
-           %(headers)s::jsonb
-    FROM entry
+    {event_from("entry", "entry_id", "balance_after", "account_seq")}
 )
 SELECT entry_id, balance_after, account_seq, created_at FROM entry
 """

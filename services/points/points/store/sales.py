@@ -1,6 +1,6 @@
 """Shops' copy, earn rules, points settings and sales: the SQL of earning at the counter."""
 from points import domain, errors
-from points.store.ledger import ENTRY_COLUMNS
+from points.store.ledger import ENTRY_COLUMNS, event_from
 
 SETTINGS_COLUMNS = "coalesce(ps.expiry_mode, 'never') AS expiry_mode, ps.expiry_months, " \
                    "coalesce(ps.warn_days, 30) AS warn_days, coalesce(ps.welcome_points, 0) AS welcome_points, " \
@@ -50,7 +50,8 @@ RETURNING shop_id, branch_id, version, points, unit_satang, min_spend_satang, re
 LOCK_SHOP = "SELECT 1 FROM shops WHERE shop_id = %(shop_id)s FOR UPDATE"
 BRANCH_OF_SHOP = "SELECT 1 FROM branches WHERE branch_id = %(branch_id)s AND shop_id = %(shop_id)s"
 # A sale, the phone's account if new, its credit (entry and lot, when it earns points) and
-# its points.earned event, in one statement: atomic on its own, so a counter sale needs no BEGIN/COMMIT round trips.
+# its points.earned event, in one statement: atomic on its own, so a counter sale needs no
+# BEGIN/COMMIT round trips.
 # Nothing is written when the key or the receipt was used before (no row comes back). The
 # event's entry id, balance and position come from the entry its trigger just wrote (or,
 # for a sale that earns nothing, from the account as it stands).
@@ -85,12 +86,7 @@ WITH sale AS (
                                         WHERE shop_id = %(shop_id)s AND phone = %(phone)s), 0) AS seq
     FROM sale LEFT JOIN entry ON true
 ), event AS (
-    INSERT INTO outbox (event_id, exchange, routing_key, envelope, headers)
-    SELECT %(event_id)s::uuid, %(exchange)s::text, %(routing_key)s::text,
-           jsonb_set(%(envelope)s::jsonb, '{{data}}', (%(envelope)s::jsonb -> 'data')
-                     || jsonb_build_object('entry_id', entry_id, 'balance', balance, 'balance_seq', seq)),
-           %(headers)s::jsonb
-    FROM result
+    {event_from("result", "entry_id", "balance", "seq")}
 )
 SELECT created_at, entry_id, balance, seq FROM result
 """
