@@ -50,7 +50,11 @@ def database_template(pg_server_dsn):
         key = (name, str(migrations_dir))
         if key in made:
             return made[key]
-        final = f"tmpl_{name}_{_migrations_hash(migrate.CHASSIS_MIGRATIONS, migrations_dir)}"
+        # PG_TEST_TEMPLATE_SCOPE keeps checkouts that test at the same time on one server
+        # (worktrees) from dropping each other's templates as stale.
+        scope = os.environ.get("PG_TEST_TEMPLATE_SCOPE", "")
+        prefix = f"tmpl_{name}_{scope + '_' if scope else ''}"
+        final = f"{prefix}{_migrations_hash(migrate.CHASSIS_MIGRATIONS, migrations_dir)}"
         with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (final,)).fetchone()
             if not exists:
@@ -65,10 +69,11 @@ def database_template(pg_server_dsn):
                     migrate.drop_database(_dsn(pg_server_dsn, building))
             stale = admin.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
-                (f"tmpl\\_{name}\\_%", final),
+                (prefix.replace("_", "\\_") + "%", final),
             ).fetchall()
         for (old,) in stale:
-            if "_b" not in old[len(f"tmpl_{name}_"):]:
+            rest = old[len(prefix):]
+            if "_b" not in rest and (scope or rest.isalnum()):
                 migrate.drop_database(_dsn(pg_server_dsn, old))
         made[key] = final
         return final
